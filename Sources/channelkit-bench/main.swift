@@ -1,0 +1,1 @@
+print("channelkit-bench: no benchmarks yet")
