@@ -34,12 +34,17 @@ public enum Redactor {
         return String(decoding: s, as: UTF8.self)
     }
 
-    /// Redacts every value in a set of metadata; keys are kept.
+    /// ChannelKit's own identity metadata keys: their values name an account or a
+    /// credential (never a secret), so they are scrubbed like text but never dropped.
+    public static let identityMetadataKeys: Set<String> = ["channel.account", "channel.adapter", "credential.key", "gateway.connection_id"]
+
+    /// Redacts every value in a set of metadata; keys are kept. Values under a key that
+    /// names a secret (`app_secret`, `token`, …) are replaced whole.
     public static func redact(_ metadata: [String: String]) -> [String: String] {
         var out = metadata
         for (k, v) in metadata {
             let lower = k.lowercased()
-            if isSensitiveName(lower) && !v.isEmpty {
+            if !identityMetadataKeys.contains(lower) && isSensitiveName(lower) && !v.isEmpty {
                 out[k] = marker
             } else {
                 out[k] = redact(v)

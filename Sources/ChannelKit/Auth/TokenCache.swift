@@ -1,0 +1,328 @@
+import Foundation
+import Synchronization
+
+/// Access tokens cached per credential key (`qqbot:<appId>`, `feishu:<appId>`, …) with
+/// single-flight refresh.
+///
+/// - **Isolation.** Each ``CredentialKey`` has its own slot. A token fetched for key A is
+///   stamped with A and can only ever be returned for A; callers of other keys never wait
+///   on A's fetch.
+/// - **Single flight.** N concurrent callers of one key that find no usable token cause
+///   exactly one fetch; all N receive its result.
+/// - **Refresh ahead of expiry.** A token is served without a fetch until
+///   `expiresAt − lead`, where `lead = min(refreshMargin + U(0, refreshJitter),
+///   lifetime / 2)`. From then until `expiresAt` it is still served while one background
+///   fetch replaces it. After `expiresAt` callers wait for a fresh one.
+/// - **Failure is not sticky.** A failed fetch is reported to the callers that waited on
+///   it; the next call fetches again. A still-valid cached token survives a failed
+///   background refresh.
+/// - **Cancellation.** Cancelling a caller makes that caller throw `CancellationError`
+///   at once; it never cancels the fetch that other callers share. ``shutdown()``
+///   cancels running fetches.
+///
+/// ```swift
+/// let cache = TokenCache(configuration: .init(time: clock.timeSource))
+/// let token = try await cache.token(for: CredentialKey(.qqbot, appId)) { key in
+///     try await qqAuth.fetchAppAccessToken(appId: key.identity)
+/// }
+/// ```
+public final class TokenCache: Sendable {
+    /// Tuning for a ``TokenCache``.
+    public struct Configuration: Sendable {
+        /// How long before expiry a refresh starts. Default 60 s.
+        public var refreshMargin: Duration
+        /// Extra random lead added to ``refreshMargin`` per token, in `[0, refreshJitter)`,
+        /// so many accounts do not refresh in the same second. Default 30 s.
+        public var refreshJitter: Duration
+        /// First delay after a failed background refresh in ``TokenCache/keepWarm(_:fetch:)``.
+        /// Doubles per failure up to ``retryMaximum``. Default 1 s.
+        public var retryInitial: Duration
+        /// Longest delay between background refresh attempts. Default 60 s.
+        public var retryMaximum: Duration
+        /// Clock for sleeps and wall clock for expiry. Default ``TimeSource/system``.
+        public var time: TimeSource
+        /// Uniform random numbers in `[0, 1)` for jitter. Default: the system generator.
+        public var random: @Sendable () -> Double
+        /// Where the cache logs fetches and failures. Default ``ChannelLogger/disabled``.
+        public var logger: ChannelLogger
+
+        /// Creates a configuration; every parameter has a default.
+        public init(
+            refreshMargin: Duration = .seconds(60),
+            refreshJitter: Duration = .seconds(30),
+            retryInitial: Duration = .seconds(1),
+            retryMaximum: Duration = .seconds(60),
+            time: TimeSource = .system,
+            random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+            logger: ChannelLogger = .disabled
+        ) {
+            self.refreshMargin = refreshMargin
+            self.refreshJitter = refreshJitter
+            self.retryInitial = retryInitial
+            self.retryMaximum = retryMaximum
+            self.time = time
+            self.random = random
+            self.logger = logger
+        }
+    }
+
+    /// The configuration the cache was created with.
+    public let configuration: Configuration
+    private let slots = Mutex<[CredentialKey: TokenSlot]>([:])
+
+    /// Creates an empty cache.
+    public init(configuration: Configuration = .init()) {
+        self.configuration = configuration
+    }
+
+    // MARK: Reading
+
+    /// Returns a valid token for `key`, fetching one with `fetch` if needed.
+    ///
+    /// - Parameters:
+    ///   - key: The credential whose token is wanted.
+    ///   - fetch: Fetches a fresh token for the key it is given. Called at most once at
+    ///     a time per key, in its own task.
+    /// - Returns: A token stamped with `key`.
+    /// - Throws: The fetch's error (a ``ChannelError`` passes through; other errors are
+    ///   wrapped as `.tokenFetchFailed`), or `CancellationError` if the calling task is
+    ///   cancelled while waiting (the shared fetch keeps running).
+    public func token(for key: CredentialKey, fetch: @escaping TokenFetcher) async throws -> AccessToken {
+        try await source(for: key, fetch: fetch).token()
+    }
+
+    /// A handle bound to one key and fetcher. Hold it for a running account: its hit
+    /// path skips the key lookup.
+    public func source(for key: CredentialKey, fetch: @escaping TokenFetcher) -> TokenSource {
+        TokenSource(cache: self, slot: slot(for: key), fetch: fetch)
+    }
+
+    /// Fetches a new token for `key` now, joining a fetch already running for it.
+    /// - Returns: The token from that fetch (not the previously cached one).
+    /// - Throws: As ``token(for:fetch:)``.
+    public func refresh(_ key: CredentialKey, fetch: @escaping TokenFetcher) async throws -> AccessToken {
+        try await wait(on: slot(for: key), fetch: fetch)
+    }
+
+    /// Reports the state of `key`'s token at the current wall-clock time.
+    public func status(_ key: CredentialKey) -> TokenStatus {
+        guard let slot = existingSlot(for: key) else { return .none }
+        let now = configuration.time.now()
+        return slot.state.withLock { s in
+            if s.flight != nil { return .refreshing(current: s.token?.expiresAt) }
+            guard let token = s.token else { return .none }
+            return now < token.expiresAt ? .valid(expiresAt: token.expiresAt) : .expired(expiresAt: token.expiresAt)
+        }
+    }
+
+    // MARK: Dropping tokens
+
+    /// Drops `key`'s cached token, e.g. after the platform rejected it (HTTP 401).
+    ///
+    /// - Parameter value: When given, the token is dropped only if it is still this
+    ///   value, so a late 401 for an old token does not throw away a newer one.
+    ///   Defaults to `nil` (drop whatever is cached).
+    public func invalidate(_ key: CredentialKey, ifValue value: Secret? = nil) {
+        guard let slot = existingSlot(for: key) else { return }
+        slot.state.withLock { s in
+            guard let token = s.token, value == nil || token.value == value else { return }
+            s.token = nil
+            s.refreshAt = -.infinity
+            s.expiresAt = -.infinity
+        }
+        configuration.logger.debug("token invalidated", metadata: ["credential.key": key.description], source: "TokenCache")
+    }
+
+    /// Drops the cached token of `key`, or of every key when `key` is `nil`. A fetch that
+    /// is running still answers its waiters, but its token is not cached.
+    public func clear(_ key: CredentialKey? = nil) {
+        let targets: [TokenSlot] = slots.withLock { table in
+            if let key { return table[key].map { [$0] } ?? [] }
+            return Array(table.values)
+        }
+        for slot in targets {
+            slot.state.withLock { s in
+                s.token = nil
+                s.refreshAt = -.infinity
+                s.expiresAt = -.infinity
+                s.flight?.keepResult = false
+            }
+        }
+    }
+
+    // MARK: Background refresh
+
+    /// Keeps `key`'s token warm until the calling task is cancelled: fetches one now if
+    /// needed, then refreshes it ahead of every expiry. Failed refreshes are retried
+    /// after ``Configuration/retryInitial`` doubling up to ``Configuration/retryMaximum``.
+    ///
+    /// Run it as a child task of the account that uses the token; cancelling that task
+    /// (stopping the account) ends it at once. It never returns otherwise.
+    public func keepWarm(_ key: CredentialKey, fetch: @escaping TokenFetcher) async {
+        let slot = slot(for: key)
+        let time = configuration.time
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let now = time.now().timeIntervalSinceReferenceDate
+                let (hasToken, refreshAt) = slot.state.withLock { ($0.token != nil, $0.refreshAt) }
+                if hasToken && now < refreshAt {
+                    try await time.sleep(for: .seconds(refreshAt - now))
+                    continue
+                }
+                _ = try await wait(on: slot, fetch: fetch)
+                failures = 0
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                let delay = retryDelay(afterFailures: failures)
+                configuration.logger.warning("background token refresh failed; retrying in \(delay)",
+                                             metadata: ["credential.key": key.description, "error": String(describing: error)],
+                                             source: "TokenCache")
+                do { try await time.sleep(for: delay) } catch { return }
+            }
+        }
+    }
+
+    /// Cancels every running fetch and waits for them to end. Their waiters receive
+    /// `CancellationError`. Cached tokens are dropped.
+    public func shutdown() async {
+        let all = slots.withLock { Array($0.values) }
+        var tasks: [Task<Void, Never>] = []
+        for slot in all {
+            slot.state.withLock { s in
+                if let task = s.flight?.task { tasks.append(task) }
+            }
+        }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+        clear()
+    }
+
+    // MARK: Internals
+
+    func retryDelay(afterFailures failures: Int) -> Duration {
+        let exponent = min(max(failures - 1, 0), 30)
+        let delay = configuration.retryInitial * (1 << exponent)
+        return min(delay, configuration.retryMaximum)
+    }
+
+    func slot(for key: CredentialKey) -> TokenSlot {
+        slots.withLock { table in
+            if let slot = table[key] { return slot }
+            let slot = TokenSlot(key: key)
+            table[key] = slot
+            return slot
+        }
+    }
+
+    private func existingSlot(for key: CredentialKey) -> TokenSlot? {
+        slots.withLock { $0[key] }
+    }
+
+    /// Joins the running fetch of `slot`, or starts one, and waits for its result.
+    func wait(on slot: TokenSlot, fetch: @escaping TokenFetcher) async throws -> AccessToken {
+        let waiterID = slot.state.withLock { s -> UInt64 in
+            s.nextID += 1
+            return s.nextID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AccessToken, any Error>) in
+                enum Action { case none, cancelled, start(UInt64) }
+                let action = slot.state.withLock { s -> Action in
+                    if s.cancelledWaiters.remove(waiterID) != nil { return .cancelled }
+                    if s.flight == nil {
+                        s.nextID += 1
+                        s.flight = TokenSlot.Flight(id: s.nextID)
+                        s.flight?.waiters[waiterID] = continuation
+                        return .start(s.nextID)
+                    }
+                    s.flight?.waiters[waiterID] = continuation
+                    return .none
+                }
+                switch action {
+                case .none: break
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .start(let flightID): startFetch(slot, flightID: flightID, fetch: fetch)
+                }
+            }
+        } onCancel: {
+            let continuation = slot.state.withLock { s -> CheckedContinuation<AccessToken, any Error>? in
+                if let c = s.flight?.waiters.removeValue(forKey: waiterID) { return c }
+                s.cancelledWaiters.insert(waiterID)
+                return nil
+            }
+            continuation?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Starts the fetch task of flight `flightID` (already registered in `slot`).
+    func startFetch(_ slot: TokenSlot, flightID: UInt64, fetch: @escaping TokenFetcher) {
+        let task = Task { [self] in
+            let result: Result<IssuedToken, any Error>
+            do {
+                result = .success(try await fetch(slot.key))
+            } catch {
+                result = .failure(error)
+            }
+            complete(slot, flightID: flightID, with: result)
+        }
+        slot.state.withLock { s in
+            if s.flight?.id == flightID { s.flight?.task = task }
+        }
+    }
+
+    private func complete(_ slot: TokenSlot, flightID: UInt64, with result: Result<IssuedToken, any Error>) {
+        let now = configuration.time.now()
+        let outcome: Result<AccessToken, any Error> = result.map { issued in
+            let expiresAt = issued.expiresAt ?? now.addingTimeInterval(issued.lifetime.seconds)
+            return AccessToken(key: slot.key, value: issued.value, issuedAt: now, expiresAt: expiresAt)
+        }.mapError { error in
+            if error is CancellationError || error is ChannelError { return error }
+            return ChannelError(.tokenFetchFailed, "token fetch for \(slot.key) failed", location: slot.key.description,
+                                underlying: SendableErrorBox(error))
+        }
+        let lead: Double
+        if case .success(let token) = outcome {
+            let lifetime = token.expiresAt.timeIntervalSince(token.issuedAt)
+            let wanted = configuration.refreshMargin.seconds + configuration.refreshJitter.seconds * configuration.random()
+            lead = max(0, min(wanted, lifetime / 2))
+        } else {
+            lead = 0
+        }
+        let waiters = slot.state.withLock { s -> [CheckedContinuation<AccessToken, any Error>] in
+            guard let flight = s.flight, flight.id == flightID else { return [] }
+            s.flight = nil
+            if case .success(let token) = outcome, flight.keepResult {
+                s.token = token
+                s.expiresAt = token.expiresAt.timeIntervalSinceReferenceDate
+                s.refreshAt = s.expiresAt - lead
+            }
+            return Array(flight.waiters.values)
+        }
+        switch outcome {
+        case .success(let token):
+            configuration.logger.debug("token fetched", metadata: ["credential.key": slot.key.description, "expires_at": "\(token.expiresAt)"], source: "TokenCache")
+            for waiter in waiters { waiter.resume(returning: token) }
+        case .failure(let error):
+            configuration.logger.warning("token fetch failed: \(error)", metadata: ["credential.key": slot.key.description], source: "TokenCache")
+            for waiter in waiters { waiter.resume(throwing: error) }
+        }
+    }
+}
+
+/// Carries a non-`Sendable`-declared error as the underlying error of a ``ChannelError``;
+/// prints the wrapped error's description.
+public struct SendableErrorBox: Error, Sendable, CustomStringConvertible {
+    /// The wrapped error's description, captured when boxed.
+    public let description: String
+    /// The wrapped error's type name.
+    public let typeName: String
+    /// Boxes `error`.
+    public init(_ error: any Error) {
+        self.description = String(describing: error)
+        self.typeName = String(describing: type(of: error))
+    }
+}
