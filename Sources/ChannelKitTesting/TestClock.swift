@@ -56,7 +56,8 @@ public final class TestClock: Clock, Sendable {
 
     /// A ``TimeSource`` whose clock and wall clock are this virtual clock.
     public var timeSource: TimeSource {
-        TimeSource(clock: self, now: { [self] in self.wallNow })
+        TimeSource(clock: self, now: { [self] in self.wallNow },
+                   coarseNow: { [self] in self.wallNow.timeIntervalSinceReferenceDate })
     }
 
     /// The number of tasks currently sleeping on this clock.

@@ -1,1 +1,10 @@
-print("channelkit-bench: no benchmarks yet")
+/// `swift run -c release channelkit-bench [token-cache]`
+///
+/// Prints ChannelKit's side of each figure in ../shared/PERFORMANCE.md; run the peer
+/// scripts in ../shared/bench/ in the same sitting and compare ratios.
+let selected = Set(CommandLine.arguments.dropFirst())
+func wants(_ name: String) -> Bool { selected.isEmpty || selected.contains(name) }
+
+if wants("token-cache") || wants("token-cache-hit") || wants("token-cache-fanin") {
+    try await TokenCacheBench.run(hit: !selected.contains("token-cache-fanin"), fanIn: !selected.contains("token-cache-hit"))
+}

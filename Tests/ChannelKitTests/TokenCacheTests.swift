@@ -75,6 +75,43 @@ final class FakeTokenEndpoint: Sendable {
         #expect(endpoint.count(a) == 1)
     }
 
+    /// The miss → register race, step by step: a caller that missed just before another
+    /// caller's fetch completed must take the fresh token, not start a second fetch.
+    @Test func callerThatMissedJustBeforeAFetchCompletedTakesItsToken() async throws {
+        let clock = TestClock()
+        let cache = makeCache(clock)
+        let endpoint = FakeTokenEndpoint()
+        let slot = cache.slot(for: a)
+        #expect(cache.cachedToken(in: slot, now: clock.wallNow.timeIntervalSinceReferenceDate, fetch: endpoint.fetch) == nil)
+        let other = try await cache.token(for: a, fetch: endpoint.fetch)   // completes meanwhile
+        let late = try await cache.wait(on: slot, fetch: endpoint.fetch)  // the missed caller goes on
+        #expect(late == other)
+        #expect(endpoint.count(a) == 1)
+        // An explicit refresh still fetches.
+        _ = try await cache.wait(on: slot, fetch: endpoint.fetch, force: true)
+        #expect(endpoint.count(a) == 2)
+    }
+
+    /// Stress version of the race above: many callers over many keys.
+    @Test func fanInCausesExactlyOneFetchPerKey() async throws {
+        for round in 0..<20 {
+            let cache = makeCache(TestClock())
+            let fetches = TestRecorder<CredentialKey>()
+            let fetch: TokenFetcher = { key in
+                fetches.record(key)
+                await Task.yield()
+                return IssuedToken(value: Secret("tok-\(key.identity)"), lifetime: .seconds(7200))
+            }
+            let keys = (0..<50).map { CredentialKey(.qqbot, "app-\($0)") }
+            let callers = (0..<1000).map { i in
+                let key = keys[i % keys.count]
+                return Task { try await cache.token(for: key, fetch: fetch).key == key }
+            }
+            for caller in callers { #expect(try await caller.value) }
+            #expect(fetches.count == keys.count, "round \(round): \(fetches.count) fetches for \(keys.count) keys")
+        }
+    }
+
     @Test func otherKeysNeverWaitOnAFetch() async throws {
         let clock = TestClock()
         let cache = makeCache(clock)

@@ -26,22 +26,47 @@ public struct IssuedToken: Sendable {
 }
 
 /// A cached access token, stamped with the credential it was fetched for.
+///
+/// A value type over one immutable reference, so handing it out on the cache's hit
+/// path costs one reference-count operation.
 public struct AccessToken: Sendable, Hashable, CustomStringConvertible {
+    private final class Storage: Sendable {
+        let key: CredentialKey
+        let value: Secret
+        let issuedAt: Date
+        let expiresAt: Date
+        init(key: CredentialKey, value: Secret, issuedAt: Date, expiresAt: Date) {
+            self.key = key
+            self.value = value
+            self.issuedAt = issuedAt
+            self.expiresAt = expiresAt
+        }
+    }
+    private let storage: Storage
+
     /// The credential that minted this token. A token is only ever returned for the key
     /// it was fetched for.
-    public let key: CredentialKey
+    public var key: CredentialKey { storage.key }
     /// The token value (redacted when printed).
-    public let value: Secret
+    public var value: Secret { storage.value }
     /// When the fetch completed (wall clock).
-    public let issuedAt: Date
+    public var issuedAt: Date { storage.issuedAt }
     /// When the platform stops accepting it (wall clock).
-    public let expiresAt: Date
+    public var expiresAt: Date { storage.expiresAt }
 
     public init(key: CredentialKey, value: Secret, issuedAt: Date, expiresAt: Date) {
-        self.key = key
-        self.value = value
-        self.issuedAt = issuedAt
-        self.expiresAt = expiresAt
+        storage = Storage(key: key, value: value, issuedAt: issuedAt, expiresAt: expiresAt)
+    }
+
+    public static func == (lhs: AccessToken, rhs: AccessToken) -> Bool {
+        lhs.storage === rhs.storage || (lhs.key == rhs.key && lhs.value == rhs.value
+            && lhs.issuedAt == rhs.issuedAt && lhs.expiresAt == rhs.expiresAt)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+        hasher.combine(value)
+        hasher.combine(expiresAt)
     }
 
     public var description: String { "AccessToken(\(key), expiresAt: \(expiresAt))" }

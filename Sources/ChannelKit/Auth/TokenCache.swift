@@ -87,8 +87,10 @@ public final class TokenCache: Sendable {
     /// - Throws: The fetch's error (a ``ChannelError`` passes through; other errors are
     ///   wrapped as `.tokenFetchFailed`), or `CancellationError` if the calling task is
     ///   cancelled while waiting (the shared fetch keeps running).
-    public func token(for key: CredentialKey, fetch: @escaping TokenFetcher) async throws -> AccessToken {
-        try await source(for: key, fetch: fetch).token()
+    nonisolated(nonsending) public func token(for key: CredentialKey, fetch: @escaping TokenFetcher) async throws -> AccessToken {
+        let slot = slot(for: key)
+        if let token = cachedToken(in: slot, now: configuration.time.coarseNow(), fetch: fetch) { return token }
+        return try await wait(on: slot, fetch: fetch)
     }
 
     /// A handle bound to one key and fetcher. Hold it for a running account: its hit
@@ -101,7 +103,7 @@ public final class TokenCache: Sendable {
     /// - Returns: The token from that fetch (not the previously cached one).
     /// - Throws: As ``token(for:fetch:)``.
     public func refresh(_ key: CredentialKey, fetch: @escaping TokenFetcher) async throws -> AccessToken {
-        try await wait(on: slot(for: key), fetch: fetch)
+        try await wait(on: slot(for: key), fetch: fetch, force: true)
     }
 
     /// Reports the state of `key`'s token at the current wall-clock time.
@@ -170,7 +172,7 @@ public final class TokenCache: Sendable {
                     try await time.sleep(for: .seconds(refreshAt - now))
                     continue
                 }
-                _ = try await wait(on: slot, fetch: fetch)
+                _ = try await wait(on: slot, fetch: fetch, force: true)
                 failures = 0
             } catch is CancellationError {
                 return
@@ -203,12 +205,29 @@ public final class TokenCache: Sendable {
 
     // MARK: Internals
 
+    /// The hit path: the cached token of `slot` if it can be served at `now` (seconds
+    /// since the reference date); inside the refresh window it also starts one
+    /// background fetch.
+    @usableFromInline
+    func cachedToken(in slot: TokenSlot, now: Double, fetch: @escaping TokenFetcher) -> AccessToken? {
+        switch slot.lookup(now: now) {
+        case .hit(let token):
+            return token
+        case .hitStartRefresh(let token, let flightID):
+            startFetch(slot, flightID: flightID, fetch: fetch)
+            return token
+        case .miss:
+            return nil
+        }
+    }
+
     func retryDelay(afterFailures failures: Int) -> Duration {
         let exponent = min(max(failures - 1, 0), 30)
         let delay = configuration.retryInitial * (1 << exponent)
         return min(delay, configuration.retryMaximum)
     }
 
+    @usableFromInline
     func slot(for key: CredentialKey) -> TokenSlot {
         slots.withLock { table in
             if let slot = table[key] { return slot }
@@ -223,16 +242,24 @@ public final class TokenCache: Sendable {
     }
 
     /// Joins the running fetch of `slot`, or starts one, and waits for its result.
-    func wait(on slot: TokenSlot, fetch: @escaping TokenFetcher) async throws -> AccessToken {
+    ///
+    /// - Parameter force: `false` (a cache read that missed): a token that became valid
+    ///   since the miss is returned instead of fetching again. `true` (an explicit
+    ///   refresh): always waits for a fetch.
+    @usableFromInline
+    func wait(on slot: TokenSlot, fetch: @escaping TokenFetcher, force: Bool = false) async throws -> AccessToken {
         let waiterID = slot.state.withLock { s -> UInt64 in
             s.nextID += 1
             return s.nextID
         }
+        let now = configuration.time.coarseNow()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AccessToken, any Error>) in
-                enum Action { case none, cancelled, start(UInt64) }
+                enum Action { case none, cancelled, start(UInt64), cached(AccessToken) }
                 let action = slot.state.withLock { s -> Action in
                     if s.cancelledWaiters.remove(waiterID) != nil { return .cancelled }
+                    // Another caller's fetch may have completed between our miss and now.
+                    if !force, let token = s.token, now < s.refreshAt { return .cached(token) }
                     if s.flight == nil {
                         s.nextID += 1
                         s.flight = TokenSlot.Flight(id: s.nextID)
@@ -245,6 +272,7 @@ public final class TokenCache: Sendable {
                 switch action {
                 case .none: break
                 case .cancelled: continuation.resume(throwing: CancellationError())
+                case .cached(let token): continuation.resume(returning: token)
                 case .start(let flightID): startFetch(slot, flightID: flightID, fetch: fetch)
                 }
             }

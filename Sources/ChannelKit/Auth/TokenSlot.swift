@@ -3,6 +3,7 @@ import Synchronization
 
 /// The cache state of one credential key: the current token, the in-flight fetch and its
 /// waiters. All access is under one small lock; the hit path takes it once.
+@usableFromInline
 final class TokenSlot: Sendable {
     struct Flight {
         let id: UInt64

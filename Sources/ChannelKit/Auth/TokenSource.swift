@@ -6,35 +6,41 @@
 public struct TokenSource: Sendable {
     /// The cache the source reads from.
     public let cache: TokenCache
-    let slot: TokenSlot
-    let fetch: TokenFetcher
+    @usableFromInline let slot: TokenSlot
+    @usableFromInline let fetch: TokenFetcher
+    @usableFromInline let coarseNow: @Sendable () -> Double
 
     init(cache: TokenCache, slot: TokenSlot, fetch: @escaping TokenFetcher) {
         self.cache = cache
         self.slot = slot
         self.fetch = fetch
+        self.coarseNow = cache.configuration.time.coarseNow
     }
 
     /// The credential this source serves.
     public var key: CredentialKey { slot.key }
 
     /// A valid token for ``key``; see ``TokenCache/token(for:fetch:)``.
-    public func token() async throws -> AccessToken {
-        let now = cache.configuration.time.now().timeIntervalSinceReferenceDate
-        switch slot.lookup(now: now) {
-        case .hit(let token):
-            return token
-        case .hitStartRefresh(let token, let flightID):
-            cache.startFetch(slot, flightID: flightID, fetch: fetch)
-            return token
-        case .miss:
-            return try await cache.wait(on: slot, fetch: fetch)
-        }
+    ///
+    /// The hit path (a cached token before its refresh time) takes one lock and does not
+    /// suspend.
+    @inlinable
+    nonisolated(nonsending) public func token() async throws -> AccessToken {
+        if let token = cachedToken() { return token }
+        return try await cache.wait(on: slot, fetch: fetch)
+    }
+
+    /// The cached token if it can be served now, without waiting. Inside the refresh
+    /// window it is served and one background fetch is started. Returns `nil` when the
+    /// caller must wait for a fetch.
+    @usableFromInline
+    func cachedToken() -> AccessToken? {
+        cache.cachedToken(in: slot, now: coarseNow(), fetch: fetch)
     }
 
     /// Fetches a new token now (joining a running fetch); see ``TokenCache/refresh(_:fetch:)``.
     public func refresh() async throws -> AccessToken {
-        try await cache.wait(on: slot, fetch: fetch)
+        try await cache.wait(on: slot, fetch: fetch, force: true)
     }
 
     /// Drops the cached token if it is still `value`; see ``TokenCache/invalidate(_:ifValue:)``.
