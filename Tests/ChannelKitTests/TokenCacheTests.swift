@@ -373,7 +373,6 @@ final class FakeTokenEndpoint: Sendable {
         if case .valid = cache.status(a) {} else { Issue.record("token must be valid after the retries") }
         account.cancel()
         await account.value
-        #expect(cache.retryDelay(afterFailures: 100) == .seconds(60))
     }
 
     @Test func shutdownCancelsRunningFetches() async throws {

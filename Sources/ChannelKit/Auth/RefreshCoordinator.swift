@@ -29,12 +29,10 @@ public actor RefreshCoordinator {
         public var attemptTimeout: Duration
         /// When to refresh proactively.
         public var schedule: RefreshSchedule
-        /// Retry delays of ``runProactiveRefresh(onRotated:)`` after transient failures:
-        /// `min(transientRetryMaximum, transientRetryInitial · 2^(n−1))`, never sooner than
-        /// the minimum interval allows. Defaults 1 s and 30 s.
-        public var transientRetryInitial: Duration
-        /// See ``transientRetryInitial``.
-        public var transientRetryMaximum: Duration
+        /// Retry delays of ``runProactiveRefresh(onRotated:)`` after transient failures,
+        /// never sooner than the minimum interval allows. Default `min(30 s, 2^(n−1) s)`
+        /// without jitter (the ClawChat rule).
+        public var transientRetry: Backoff.Configuration
         /// Clock for sleeps, wall clock for JWT times. Default ``TimeSource/system``.
         public var time: TimeSource
         /// Uniform random numbers in `[0, 1)` for the proactive jitter. Default: system.
@@ -49,8 +47,7 @@ public actor RefreshCoordinator {
             minimumInterval: Duration = .seconds(30),
             attemptTimeout: Duration = .seconds(20),
             schedule: RefreshSchedule = RefreshSchedule(),
-            transientRetryInitial: Duration = .seconds(1),
-            transientRetryMaximum: Duration = .seconds(30),
+            transientRetry: Backoff.Configuration = .init(initial: .seconds(1), maximum: .seconds(30), multiplier: 2, jitter: 0),
             time: TimeSource = .system,
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
             logger: ChannelLogger = .disabled,
@@ -59,8 +56,7 @@ public actor RefreshCoordinator {
             self.minimumInterval = minimumInterval
             self.attemptTimeout = attemptTimeout
             self.schedule = schedule
-            self.transientRetryInitial = transientRetryInitial
-            self.transientRetryMaximum = transientRetryMaximum
+            self.transientRetry = transientRetry
             self.time = time
             self.random = random
             self.logger = logger
@@ -265,7 +261,7 @@ public actor RefreshCoordinator {
     ///   skip it cannot wait out; `nil` when cancelled or stopped.
     @discardableResult
     public func runProactiveRefresh(onRotated: @escaping @Sendable (CredentialPair) async -> Void) async -> RefreshOutcome? {
-        var failures = 0
+        var backoff = Backoff(configuration.transientRetry)
         while !Task.isCancelled && !stopped {
             let unit = configuration.random() * 2 - 1
             guard let at = configuration.schedule.refreshTime(of: credentials.accessToken, activatedAt: credentials.activatedAt, unitJitter: unit) else {
@@ -277,13 +273,11 @@ public actor RefreshCoordinator {
             let outcome = await refresh(reason: "proactive")
             switch outcome {
             case .success(let pair):
-                failures = 0
+                backoff.reset()
                 await onRotated(pair)
             case .transient:
-                failures += 1
-                let exponent = min(failures - 1, 30)
-                let backoff = min(configuration.transientRetryInitial * (1 << exponent), configuration.transientRetryMaximum)
-                do { try await configuration.time.sleep(for: max(backoff, remainingInterval())) } catch { return nil }
+                let delay = backoff.next(unitRandom: configuration.random())
+                do { try await configuration.time.sleep(for: max(delay, remainingInterval())) } catch { return nil }
             case .skipped(.minInterval):
                 do { try await configuration.time.sleep(for: remainingInterval()) } catch { return nil }
             case .permanent, .skipped:

@@ -34,11 +34,9 @@ public final class TokenCache: Sendable {
         /// Extra random lead added to ``refreshMargin`` per token, in `[0, refreshJitter)`,
         /// so many accounts do not refresh in the same second. Default 30 s.
         public var refreshJitter: Duration
-        /// First delay after a failed background refresh in ``TokenCache/keepWarm(_:fetch:)``.
-        /// Doubles per failure up to ``retryMaximum``. Default 1 s.
-        public var retryInitial: Duration
-        /// Longest delay between background refresh attempts. Default 60 s.
-        public var retryMaximum: Duration
+        /// Delays between failed background refreshes in ``TokenCache/keepWarm(_:fetch:)``.
+        /// Default ``Backoff/Configuration/default`` (1 s doubling to 60 s, ±20 %).
+        public var retryBackoff: Backoff.Configuration
         /// Clock for sleeps and wall clock for expiry. Default ``TimeSource/system``.
         public var time: TimeSource
         /// Uniform random numbers in `[0, 1)` for jitter. Default: the system generator.
@@ -50,16 +48,14 @@ public final class TokenCache: Sendable {
         public init(
             refreshMargin: Duration = .seconds(60),
             refreshJitter: Duration = .seconds(30),
-            retryInitial: Duration = .seconds(1),
-            retryMaximum: Duration = .seconds(60),
+            retryBackoff: Backoff.Configuration = .default,
             time: TimeSource = .system,
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
             logger: ChannelLogger = .disabled
         ) {
             self.refreshMargin = refreshMargin
             self.refreshJitter = refreshJitter
-            self.retryInitial = retryInitial
-            self.retryMaximum = retryMaximum
+            self.retryBackoff = retryBackoff
             self.time = time
             self.random = random
             self.logger = logger
@@ -156,14 +152,14 @@ public final class TokenCache: Sendable {
 
     /// Keeps `key`'s token warm until the calling task is cancelled: fetches one now if
     /// needed, then refreshes it ahead of every expiry. Failed refreshes are retried
-    /// after ``Configuration/retryInitial`` doubling up to ``Configuration/retryMaximum``.
+    /// with ``Configuration/retryBackoff``.
     ///
     /// Run it as a child task of the account that uses the token; cancelling that task
     /// (stopping the account) ends it at once. It never returns otherwise.
     public func keepWarm(_ key: CredentialKey, fetch: @escaping TokenFetcher) async {
         let slot = slot(for: key)
         let time = configuration.time
-        var failures = 0
+        var backoff = Backoff(configuration.retryBackoff)
         while !Task.isCancelled {
             do {
                 let now = time.now().timeIntervalSinceReferenceDate
@@ -173,13 +169,12 @@ public final class TokenCache: Sendable {
                     continue
                 }
                 _ = try await wait(on: slot, fetch: fetch, force: true)
-                failures = 0
+                backoff.reset()
             } catch is CancellationError {
                 return
             } catch {
                 if Task.isCancelled { return }
-                failures += 1
-                let delay = retryDelay(afterFailures: failures)
+                let delay = backoff.next(unitRandom: configuration.random())
                 configuration.logger.warning("background token refresh failed; retrying in \(delay)",
                                              metadata: ["credential.key": key.description, "error": String(describing: error)],
                                              source: "TokenCache")
@@ -219,12 +214,6 @@ public final class TokenCache: Sendable {
         case .miss:
             return nil
         }
-    }
-
-    func retryDelay(afterFailures failures: Int) -> Duration {
-        let exponent = min(max(failures - 1, 0), 30)
-        let delay = configuration.retryInitial * (1 << exponent)
-        return min(delay, configuration.retryMaximum)
     }
 
     @usableFromInline

@@ -122,8 +122,14 @@ public struct Backoff: Sendable {
 
     /// Advances ``attempt`` and returns its delay, drawing the jitter from `rng`.
     public mutating func next(using rng: inout some RandomNumberGenerator) -> Duration {
+        next(unitRandom: Double.random(in: 0..<1, using: &rng))
+    }
+
+    /// Advances ``attempt`` and returns its delay for a given uniform random number in
+    /// `[0, 1)` (for components whose randomness is an injected `() -> Double`).
+    public mutating func next(unitRandom: Double) -> Duration {
         if attempt < Int.max { attempt += 1 }
-        return delay(forAttempt: attempt, unitRandom: Double.random(in: 0..<1, using: &rng))
+        return delay(forAttempt: attempt, unitRandom: unitRandom)
     }
 
     /// Advances ``attempt`` and returns its delay, with jitter from
