@@ -21,7 +21,9 @@ let package = Package(
         .executable(name: "channelkit-bench", targets: ["channelkit-bench"]),
     ],
     targets: [
-        .target(name: "ChannelKit", swiftSettings: swiftSettings),
+        // Loads libcurl with dlopen and wraps its variadic calls (Linux WebSocket transport).
+        .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        .target(name: "ChannelKit", dependencies: ["CCurlShim"], swiftSettings: swiftSettings),
         .target(name: "ChannelKitQQBot", dependencies: ["ChannelKit"], swiftSettings: swiftSettings),
         .target(name: "ChannelKitFeishu", dependencies: ["ChannelKit"], swiftSettings: swiftSettings),
         .target(name: "ChannelKitOpenIM", dependencies: ["ChannelKit"], swiftSettings: swiftSettings),

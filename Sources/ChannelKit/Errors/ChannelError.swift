@@ -17,6 +17,7 @@ public struct ChannelError: Error, Sendable, CustomStringConvertible {
             case refreshTransient, refreshPermanent, rateLimited, platform
             case storeCorrupt, storeIO, storePermissions, lockFailed
             case transport, timeout, cancelled, stopped, invalidState
+            case handshakeRejected, protocolViolation, connectionClosed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -58,6 +59,16 @@ public struct ChannelError: Error, Sendable, CustomStringConvertible {
         public static let stopped = Code(.stopped)
         /// The call is not valid in the component's current state.
         public static let invalidState = Code(.invalidState)
+        /// The server answered a WebSocket upgrade with something other than a valid
+        /// `101`; ``ChannelError/response`` holds its status, headers and body.
+        public static let handshakeRejected = Code(.handshakeRejected)
+        /// The peer broke the wire protocol (RFC 6455 framing, UTF-8, …);
+        /// ``ChannelError/platformCode`` is the close code sent in reply.
+        public static let protocolViolation = Code(.protocolViolation)
+        /// The connection closed; ``ChannelError/platformCode`` is the close code
+        /// (1006 when it dropped without a close frame) and ``ChannelError/platformMessage``
+        /// the reason.
+        public static let connectionClosed = Code(.connectionClosed)
     }
 
     /// The kind of failure.
@@ -75,6 +86,9 @@ public struct ChannelError: Error, Sendable, CustomStringConvertible {
     public var platformMessage: String?
     /// The error that caused this one.
     public var underlying: (any Error & Sendable)?
+    /// The HTTP response that carried the failure (a rejected WebSocket handshake, a
+    /// non-2xx REST reply), when there is one. Its description redacts secrets.
+    public var response: HTTPResponse?
 
     /// Creates an error.
     public init(
@@ -84,7 +98,8 @@ public struct ChannelError: Error, Sendable, CustomStringConvertible {
         location: String? = nil,
         platformCode: Int? = nil,
         platformMessage: String? = nil,
-        underlying: (any Error & Sendable)? = nil
+        underlying: (any Error & Sendable)? = nil,
+        response: HTTPResponse? = nil
     ) {
         self.code = code
         self.message = message
@@ -93,6 +108,7 @@ public struct ChannelError: Error, Sendable, CustomStringConvertible {
         self.platformCode = platformCode
         self.platformMessage = platformMessage
         self.underlying = underlying
+        self.response = response
     }
 
     /// Returns a copy attributed to `account` (keeps an account that is already set).
@@ -111,6 +127,7 @@ public struct ChannelError: Error, Sendable, CustomStringConvertible {
         if let location { parts.append("at \(location)") }
         if let platformCode { parts.append("(platform code \(platformCode)\(platformMessage.map { ": \($0)" } ?? ""))") }
         else if let platformMessage { parts.append("(platform: \(platformMessage))") }
+        if let response { parts.append("(HTTP \(response.status): \(response.bodyExcerpt(limit: 200)))") }
         if let underlying { parts.append("— caused by \(String(describing: underlying))") }
         return Redactor.redact(parts.joined(separator: " "))
     }
