@@ -21,9 +21,9 @@ let package = Package(
         .executable(name: "channelkit-bench", targets: ["channelkit-bench"]),
     ],
     targets: [
-        // Loads libcurl with dlopen and wraps its variadic calls (Linux WebSocket transport).
-        .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
-        .target(name: "ChannelKit", dependencies: ["CCurlShim"], swiftSettings: swiftSettings),
+        // C shims: libcurl loaded with dlopen (variadic calls wrapped), epoll/eventfd.
+        .target(name: "CChannelKitShims", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        .target(name: "ChannelKit", dependencies: ["CChannelKitShims"], swiftSettings: swiftSettings),
         .target(name: "ChannelKitQQBot", dependencies: ["ChannelKit"], swiftSettings: swiftSettings),
         .target(name: "ChannelKitFeishu", dependencies: ["ChannelKit"], swiftSettings: swiftSettings),
         .target(name: "ChannelKitOpenIM", dependencies: ["ChannelKit"], swiftSettings: swiftSettings),

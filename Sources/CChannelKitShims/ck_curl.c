@@ -1,4 +1,4 @@
-#include "ccurl_shim.h"
+#include "ck_curl.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

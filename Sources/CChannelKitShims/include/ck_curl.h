@@ -1,8 +1,8 @@
 // A tiny C shim that loads libcurl at run time (dlopen) so ChannelKit builds without
 // curl headers or a -dev package, and wraps curl's variadic calls, which Swift cannot
 // call directly. Option and info numbers are curl's ABI-stable constants.
-#ifndef CCURL_SHIM_H
-#define CCURL_SHIM_H
+#ifndef CK_CURL_H
+#define CK_CURL_H
 
 #include <stddef.h>
 
