@@ -42,6 +42,7 @@ let package = Package(
         .testTarget(
             name: "ChannelKitTests",
             dependencies: ["ChannelKit", "ChannelKitTesting"],
+            exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
     ],
