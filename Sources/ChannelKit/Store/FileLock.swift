@@ -19,8 +19,9 @@ struct FileLock: Sendable {
     let descriptor: Int32
 
     /// Opens (creating with `mode`) the lock file at `path` and waits for `LOCK_EX`.
-    /// Cancellation is not observed while waiting.
-    static func acquire(path: String, mode: UInt16) async throws(POSIXFile.Failure) -> FileLock {
+    /// `onContention` runs before waiting when another open file description holds the
+    /// lock. Cancellation is not observed while waiting.
+    static func acquire(path: String, mode: UInt16, onContention: () -> Void = {}) async throws(POSIXFile.Failure) -> FileLock {
         let fd = try POSIXFile.open(path, O_RDWR | O_CREAT, mode: mode)
         do throws(POSIXFile.Failure) {
             if try POSIXFile.lock(fd, LOCK_EX | LOCK_NB) { return FileLock(descriptor: fd) }
@@ -28,6 +29,7 @@ struct FileLock: Sendable {
             POSIXFile.closeQuietly(fd)
             throw error
         }
+        onContention()
         let outcome = await waitOnThread(fd)
         if case .failure(let failure) = outcome {
             POSIXFile.closeQuietly(fd)

@@ -211,19 +211,23 @@ public final class FileStateStore: StateStore {
     /// released (unlocked and closed) however `body` exits. Not reentrant: calling it
     /// again for the same key inside `body` deadlocks. Cancellation is not observed while
     /// waiting; a contended `flock` is waited for on a dedicated thread, not on the
-    /// cooperative pool.
+    /// cooperative pool. Waiting is logged at `.debug`.
     /// - Throws: ``ChannelError`` `.lockFailed` naming the lock file when it cannot be
     ///   created, opened or locked; `.invalidState` for an invalid `key.name`; or whatever
     ///   `body` throws.
     public func withExclusiveAccess<T: Sendable>(_ key: StateKey, _ body: @Sendable () async throws -> T) async throws -> T {
         let location = try location(of: key)
-        await keyLocks.acquire(key)
+        await keyLocks.acquire(key) {
+            logger(key).debug("waiting for state lock held by another task of this store", metadata: ["path": location.lock], source: "FileStateStore")
+        }
         defer { keyLocks.release(key) }
 
         let lock: FileLock
         do {
             try makeDirectories(location.directory, key: key, path: location.lock)
-            lock = try await FileLock.acquire(path: location.lock, mode: configuration.fileMode)
+            lock = try await FileLock.acquire(path: location.lock, mode: configuration.fileMode) {
+                logger(key).debug("waiting for state lock held by another store or process", metadata: ["path": location.lock], source: "FileStateStore")
+            }
         } catch {
             let reason = (error as? ChannelError)?.message ?? String(describing: error)
             throw ChannelError(.lockFailed, "cannot lock state document: \(reason)", account: key.account, location: location.lock)

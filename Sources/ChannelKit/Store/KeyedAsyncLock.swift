@@ -15,8 +15,9 @@ final class KeyedAsyncLock: Sendable {
 
     init() {}
 
-    /// Suspends until the caller holds `key`.
-    func acquire(_ key: StateKey) async {
+    /// Suspends until the caller holds `key`. `onWait` runs (before suspending) when
+    /// another holder has it.
+    func acquire(_ key: StateKey, onWait: () -> Void = {}) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLock { state -> Bool in
                 if state.held.contains(key) {
@@ -26,7 +27,7 @@ final class KeyedAsyncLock: Sendable {
                 state.held.insert(key)
                 return true
             }
-            if granted { continuation.resume() }
+            if granted { continuation.resume() } else { onWait() }
         }
     }
 
