@@ -6,6 +6,10 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "version", "--version":
     print("channelkit 0.1.0")
+case "_store-writer":
+    exit(await StoreTortureCommand.storeWriter(Array(arguments.dropFirst())))
+case "_lock-holder":
+    exit(await StoreTortureCommand.lockHolder(Array(arguments.dropFirst())))
 default:
     FileHandle.standardError.write(Data("usage: channelkit <version>\n".utf8))
     exit(arguments.isEmpty ? 0 : 64)

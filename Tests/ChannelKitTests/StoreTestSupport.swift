@@ -1,0 +1,237 @@
+#if canImport(Darwin)
+import Darwin
+#elseif canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Foundation
+import Synchronization
+import Testing
+
+/// Helpers for ``FileStateStoreTests``: temporary directories, raw file access, one-shot
+/// signals and child processes of the `channelkit` executable.
+enum StoreTestSupport {
+    /// Runs `body` with a fresh, empty directory under the system temporary directory,
+    /// removed afterwards.
+    static func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("ChannelKit-FileStateStoreTests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: url) }
+        return try await body(url)
+    }
+
+    /// Permission bits (`st_mode & 0o7777`) of `path`, following symlinks.
+    static func mode(_ path: String) throws -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        return Int(info.st_mode & 0o7777)
+    }
+
+    /// Writes `data` to `path` (not atomically) and sets its permission bits.
+    static func writeRaw(_ data: Data, to path: String, mode: Int = 0o600) throws {
+        try data.write(to: URL(fileURLWithPath: path))
+        try setMode(path, mode)
+    }
+
+    /// `chmod(path, mode)`.
+    static func setMode(_ path: String, _ mode: Int) throws {
+        guard chmod(path, mode_t(mode)) == 0 else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+    }
+
+    /// The bytes of `path`.
+    static func read(_ path: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    /// Every regular file below `directory`, as absolute paths.
+    static func allFiles(under directory: URL) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory.path) else { return [] }
+        var files: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            let path = directory.path + "/" + relative
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                files.append(path)
+            }
+        }
+        return files.sorted()
+    }
+
+    /// `true` when another open file description holds an exclusive lock on `path`
+    /// (probed with `flock(LOCK_EX | LOCK_NB)` on a fresh descriptor).
+    static func isLocked(_ path: String) -> Bool {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return true
+    }
+
+    /// The longest path the platform accepts, plus one (`PATH_MAX`).
+    static var pathMax: Int {
+        #if os(Linux)
+        4096
+        #else
+        1024
+        #endif
+    }
+
+    /// Locates the `channelkit` executable built next to the test bundle.
+    ///
+    /// Looks beside (and up to four levels above) `/proc/self/exe`, the main and test
+    /// bundles and `argv[0]`, which covers `.build/<triple>/debug/` on Linux and the
+    /// `.xctest` bundle layout on Apple platforms.
+    static func channelkitExecutable() throws -> URL {
+        var starts: [URL] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            starts.append(URL(fileURLWithPath: exe))
+        }
+        starts.append(Bundle.main.bundleURL)
+        if let executable = Bundle.main.executableURL { starts.append(executable) }
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            starts.append(bundle.bundleURL)
+        }
+        if let argument0 = CommandLine.arguments.first {
+            starts.append(URL(fileURLWithPath: argument0).standardizedFileURL)
+        }
+        var looked: [String] = []
+        for start in starts {
+            var directory = start
+            for _ in 0..<5 {
+                let candidate = directory.appendingPathComponent("channelkit")
+                looked.append(candidate.path)
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory),
+                   !isDirectory.boolValue, FileManager.default.isExecutableFile(atPath: candidate.path) {
+                    return candidate
+                }
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        throw ExecutableNotFound(looked: looked)
+    }
+
+    struct ExecutableNotFound: Error, CustomStringConvertible {
+        let looked: [String]
+        var description: String {
+            "the channelkit executable was not built next to the test bundle; run `swift build --product channelkit` "
+                + "(or `swift build --build-tests`) first. Looked at: \(looked.joined(separator: ", "))"
+        }
+    }
+}
+
+/// A one-shot signal: ``wait()`` suspends until ``fire()`` was called (before or after).
+final class Signal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Wakes every current and future waiter.
+    func fire() {
+        let waiters = state.withLock { state in
+            state.fired = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// `true` once ``fire()`` has been called.
+    var isFired: Bool { state.withLock { $0.fired } }
+
+    /// Suspends until ``fire()`` has been called.
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let fired = state.withLock { state in
+                if !state.fired { state.waiters.append(continuation) }
+                return state.fired
+            }
+            if fired { continuation.resume() }
+        }
+    }
+}
+
+/// A thread-safe, ordered record of events.
+final class EventLog: Sendable {
+    private let events = Mutex<[String]>([])
+    func append(_ event: String) { events.withLock { $0.append(event) } }
+    var all: [String] { events.withLock { $0 } }
+}
+
+/// A running `channelkit` child process with piped stdin and stdout. Its stdout is read
+/// on a dedicated thread and delivered line by line.
+final class ChildProcess {
+    let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var lines: AsyncStream<String>.Iterator
+    private var exits: AsyncStream<Int32>.Iterator
+    private let linesContinuation: AsyncStream<String>.Continuation
+
+    /// Starts `executable` with `arguments`; stderr is inherited.
+    init(_ executable: URL, _ arguments: [String]) throws {
+        let (lineStream, lineContinuation) = AsyncStream.makeStream(of: String.self)
+        let (exitStream, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
+        lines = lineStream.makeAsyncIterator()
+        exits = exitStream.makeAsyncIterator()
+        linesContinuation = lineContinuation
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardInput = input
+        process.standardOutput = output
+        process.terminationHandler = { process in
+            exitContinuation.yield(process.terminationStatus)
+            exitContinuation.finish()
+        }
+        try process.run()
+        let reader = output.fileHandleForReading  // captured: keeps the descriptor open
+        Thread {
+            var buffer = Data()
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                // One read(2) per chunk: FileHandle.read(upToCount:) would wait for a full chunk.
+                let count = chunk.withUnsafeMutableBytes { read(reader.fileDescriptor, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                buffer.append(contentsOf: chunk[0..<count])
+                while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    lineContinuation.yield(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                    buffer.removeSubrange(buffer.startIndex...newline)
+                }
+            }
+            lineContinuation.finish()
+        }.start()
+    }
+
+    deinit {
+        // Never leave a child behind when a test fails early.
+        if process.isRunning { killAbruptly() }
+    }
+
+    /// The next line the child printed, or `nil` once its stdout closed.
+    func nextLine() async -> String? { await lines.next() }
+
+    /// Writes a line to the child's stdin.
+    func send(_ line: String) throws {
+        try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    /// Sends SIGKILL.
+    func killAbruptly() {
+        _ = kill(process.processIdentifier, SIGKILL)
+    }
+
+    /// Waits for the child to exit; returns its status (the signal number when killed).
+    func waitForExit() async -> Int32? {
+        let status = await exits.next()
+        linesContinuation.finish()
+        return status
+    }
+}
