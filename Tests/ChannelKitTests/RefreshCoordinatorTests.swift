@@ -202,6 +202,34 @@ final class FakeRefreshEndpoint: Sendable {
         #expect(await second.credentials == rotated)
     }
 
+    /// Seed bug class 2 (#3611): parallel refreshers racing a single-use refresh token.
+    /// Two coordinators on two independent FileStateStore handles over one directory
+    /// (as two processes would be) refresh at once: the token is spent exactly once and
+    /// both end up on the same rotated pair.
+    @Test func twoProcessesSharingAStateDirectorySpendTheRefreshTokenOnce() async throws {
+        try await StoreTestSupport.withTemporaryDirectory { dir in
+            let clock = TestClock()
+            let endpoint = FakeRefreshEndpoint(clock: clock, hold: true)
+            let start = FakeRefreshEndpoint.pair(0, clock: clock)
+            try await FileStateStore(directory: dir).save(start, for: StateKey(account, "credentials"))
+            let a = RefreshCoordinator(account: account, credentials: start, store: FileStateStore(directory: dir),
+                                       configuration: .init(time: clock.timeSource), refresher: endpoint.refresher)
+            let b = RefreshCoordinator(account: account, credentials: start, store: FileStateStore(directory: dir),
+                                       configuration: .init(time: clock.timeSource), refresher: endpoint.refresher)
+            let first = Task { await a.refresh(reason: "proactive") }
+            await endpoint.gate?.waitForWaiters(1)          // a holds the file lock, mid-request
+            let second = Task { await b.refresh(reason: "hello-fail") }
+            await TestClock.settle(turns: 200)
+            endpoint.gate?.open()
+            guard case .success(let pairA) = await first.value, case .success(let pairB) = await second.value else {
+                Issue.record("both refreshes must succeed"); return
+            }
+            #expect(endpoint.sent.all == ["R0"])
+            #expect(pairA.refreshToken == pairB.refreshToken)
+            #expect(try await FileStateStore(directory: dir).load(CredentialPair.self, for: StateKey(account, "credentials"))?.refreshToken.reveal() == "R1")
+        }
+    }
+
     @Test func guardStateSurvivesAReconnect() async throws {
         let clock = TestClock()
         let endpoint = FakeRefreshEndpoint(clock: clock)
