@@ -68,7 +68,10 @@ public struct WebSocketFrameDecoder: Sendable {
     /// Appends received bytes (`[UInt8]`, `Data`, an `ArraySlice`…).
     public mutating func feed(_ bytes: some Collection<UInt8>) {
         prepareForAppend()
-        buffer.append(contentsOf: bytes)
+        // Contiguous input is appended as raw memory, fast even from another module
+        // where this generic function is not specialised.
+        let appended: Void? = bytes.withContiguousStorageIfAvailable { buffer.append(contentsOf: UnsafeRawBufferPointer($0)) }
+        if appended == nil { buffer.append(contentsOf: bytes) }
     }
 
     /// Returns the next complete frame (payload unmasked), or `nil` until more bytes arrive.
