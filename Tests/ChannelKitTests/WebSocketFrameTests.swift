@@ -166,6 +166,23 @@ import Testing
         #expect(decoder.bufferedCount == 1)
     }
 
+    @Test func drainedBufferReleasesLargeCapacityAtOnce() throws {
+        var encoder = WebSocketFrameEncoder(role: .server)
+        var big: [UInt8] = []
+        encoder.encodeBinary([UInt8](repeating: 1, count: 1 << 20), into: &big)
+        var decoder = WebSocketFrameDecoder(role: .client)
+        decoder.feed(big)
+        #expect(try decoder.nextFrame()?.payload.count == 1 << 20)
+        #expect(decoder.bufferedCount == 0)
+        #expect(decoder.bufferCapacity <= WebSocketFrameDecoder.retainedCapacity)
+        // Small frames keep their (small) buffer between messages.
+        var small: [UInt8] = []
+        encoder.encodeText("hi", into: &small)
+        decoder.feed(small)
+        #expect(try decoder.nextFrame()?.payload == Array("hi".utf8))
+        #expect(decoder.bufferCapacity > 0)
+    }
+
     @Test func rawEncoderWritesReservedBitsAndFin() {
         let bytes = WebSocketFrameEncoder.encode(WebSocketFrame(fin: false, rsv1: true, rsv2: true, rsv3: true, opcode: .binary, payload: [9]))
         #expect(bytes == [0x72, 0x01, 0x09])

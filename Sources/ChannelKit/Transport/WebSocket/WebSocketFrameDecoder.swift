@@ -24,7 +24,8 @@
 /// ``WebSocketMessageAssembler``.
 ///
 /// Bytes are kept in one growing buffer with a read index, compacted when more than
-/// half is consumed; a frame's payload is unmasked in place.
+/// half is consumed and emptied (its memory released above 16 KiB) as soon as every
+/// byte is consumed; a frame's payload is unmasked in place.
 public struct WebSocketFrameDecoder: Sendable {
     /// The endpoint this decoder reads for.
     public let role: WebSocketRole
@@ -41,9 +42,9 @@ public struct WebSocketFrameDecoder: Sendable {
     /// The default ``maxFrameSize``: 16 MiB.
     public static let defaultMaxFrameSize = 16 << 20
 
-    /// Capacity kept after the buffer drains; larger buffers are released so an idle
-    /// connection holds little memory.
-    private static let retainedCapacity = 64 << 10
+    /// Capacity kept after the buffer drains; larger buffers are released at once so an
+    /// idle connection holds little memory after a large message.
+    static let retainedCapacity = 16 << 10
 
     /// Creates a decoder.
     /// - Parameters:
@@ -58,6 +59,9 @@ public struct WebSocketFrameDecoder: Sendable {
 
     /// The number of received bytes not yet returned as frames.
     public var bufferedCount: Int { buffer.count - readIndex }
+
+    /// The receive buffer's capacity in bytes (for memory tests).
+    var bufferCapacity: Int { buffer.capacity }
 
     /// Appends received bytes.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
@@ -164,16 +168,16 @@ public struct WebSocketFrameDecoder: Sendable {
     mutating func consume(_ header: WebSocketFrameHeader) {
         readIndex += header.frameCount
         pending = nil
-    }
-
-    /// Resets or compacts the buffer before new bytes are appended, so consumed bytes
-    /// are moved at most once.
-    private mutating func prepareForAppend() {
-        guard readIndex > 0 else { return }
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= Self.retainedCapacity)
             readIndex = 0
-        } else if readIndex >= buffer.count / 2 {
+        }
+    }
+
+    /// Compacts the buffer before new bytes are appended once more than half of it is
+    /// consumed, so each byte is moved at most once on average.
+    private mutating func prepareForAppend() {
+        if readIndex > 0 && readIndex >= buffer.count / 2 {
             buffer.removeSubrange(0..<readIndex)
             readIndex = 0
         }

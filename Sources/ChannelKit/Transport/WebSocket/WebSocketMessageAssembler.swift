@@ -71,7 +71,7 @@ public struct WebSocketMessageAssembler: Sendable {
                 ? .text(String(decoding: fragments, as: UTF8.self))
                 : .binary(Data(fragments))
             self.openOpcode = nil
-            fragments.removeAll(keepingCapacity: fragments.capacity <= 64 << 10)
+            fragments.removeAll(keepingCapacity: fragments.capacity <= WebSocketFrameDecoder.retainedCapacity)
             validator = UTF8Validator()
             return .message(message)
         case .ping:
