@@ -86,11 +86,6 @@ struct HTTPBodyReader: Sendable {
         return isComplete
     }
 
-    /// The connection closed: whatever was read is the body.
-    mutating func finish() {
-        isComplete = true
-    }
-
     /// Appends body bytes up to `maxBodySize`; past it, marks the body truncated and complete.
     private mutating func append(_ bytes: some Collection<UInt8>) {
         let room = maxBodySize - body.count

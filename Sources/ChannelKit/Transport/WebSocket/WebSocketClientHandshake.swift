@@ -42,8 +42,22 @@ public struct WebSocketClientHandshake: Sendable {
 
     private var headParser: HTTPHeadParser
     /// Set while reading the body of a non-101 response.
-    private var refusal: (head: HTTPHead, status: Int, reason: String, body: HTTPBodyReader)?
+    private var refusal: Refusal?
     private var finished = false
+
+    /// A non-101 response whose body is being read.
+    private struct Refusal: Sendable {
+        var status: Int
+        var reason: String
+        var headers: HTTPHeaders
+        var body: HTTPBodyReader
+
+        /// The error reporting this response with the body read so far.
+        var error: ChannelError {
+            let response = HTTPResponse(status: status, headers: headers, body: Data(body.body))
+            return WebSocketHandshakeFailure(reason: .unexpectedStatus, response: response, reasonPhrase: reason, isBodyTruncated: body.isTruncated).channelError
+        }
+    }
 
     /// The default `maxErrorBodySize`: 64 KiB.
     public static let defaultMaxErrorBodySize = 64 << 10
@@ -100,34 +114,12 @@ public struct WebSocketClientHandshake: Sendable {
     ///   ``ChannelError/Code/invalidState`` when called after the handshake ended.
     public mutating func receive(_ bytes: some Collection<UInt8>) throws(ChannelError) -> Progress {
         guard !finished else { throw ChannelError(.invalidState, "WebSocket handshake already finished") }
-        if var refusal {
-            let complete: Bool
-            do { complete = try refusal.body.feed(bytes) } catch { finished = true; throw error }
-            self.refusal = refusal
-            if complete { throw finishRefusal() }
-            return .needMoreBytes
-        }
-        let head: HTTPHead?
-        do { head = try headParser.feed(bytes) } catch { finished = true; throw error }
-        guard let head else { return .needMoreBytes }
-        guard let (_, status, reason) = HTTPHead.parseStatusLine(head.startLine) else {
+        do {
+            return try advance(bytes)
+        } catch {
             finished = true
-            throw ChannelError(.malformedInput, "WebSocket upgrade response has no valid HTTP status line")
+            throw error
         }
-        guard status == 101 else {
-            var body: HTTPBodyReader
-            do { body = try HTTPBodyReader(status: status, headers: head.headers, maxBodySize: maxErrorBodySize) } catch {
-                finished = true
-                throw error
-            }
-            let complete: Bool
-            do { complete = try body.feed(head.leftover) } catch { finished = true; throw error }
-            refusal = (head, status, reason, body)
-            if complete { throw finishRefusal() }
-            return .needMoreBytes
-        }
-        finished = true
-        return .upgraded(try validate(head, reason: reason))
     }
 
     /// The error to report when the connection closed before the handshake finished:
@@ -135,19 +127,32 @@ public struct WebSocketClientHandshake: Sendable {
     /// is the whole body), or ``ChannelError/Code/transport`` when no response head
     /// was complete.
     public mutating func failureAtEndOfStream() -> ChannelError {
-        if refusal != nil, !finished {
-            refusal?.body.finish()
-            return finishRefusal()
-        }
-        finished = true
+        defer { finished = true }
+        if !finished, let refusal { return refusal.error }
         return ChannelError(.transport, "connection closed before the WebSocket upgrade response was complete")
     }
 
-    private mutating func finishRefusal() -> ChannelError {
+    private mutating func advance(_ bytes: some Collection<UInt8>) throws(ChannelError) -> Progress {
+        if var refusal {
+            let complete = try refusal.body.feed(bytes)
+            self.refusal = refusal
+            if complete { throw refusal.error }
+            return .needMoreBytes
+        }
+        guard let head = try headParser.feed(bytes) else { return .needMoreBytes }
+        guard let (_, status, reason) = HTTPHead.parseStatusLine(head.startLine) else {
+            throw ChannelError(.malformedInput, "WebSocket upgrade response has no valid HTTP status line")
+        }
+        guard status == 101 else {
+            var body = try HTTPBodyReader(status: status, headers: head.headers, maxBodySize: maxErrorBodySize)
+            let complete = try body.feed(head.leftover)
+            let refusal = Refusal(status: status, reason: reason, headers: head.headers, body: body)
+            self.refusal = refusal
+            if complete { throw refusal.error }
+            return .needMoreBytes
+        }
         finished = true
-        guard let refusal else { return ChannelError(.invalidState, "no refusal to report") }
-        let response = HTTPResponse(status: refusal.status, headers: refusal.head.headers, body: Data(refusal.body.body))
-        return WebSocketHandshakeFailure(reason: .unexpectedStatus, response: response, reasonPhrase: refusal.reason, isBodyTruncated: refusal.body.isTruncated).channelError
+        return .upgraded(try validate(head, reason: reason))
     }
 
     /// Checks a 101 response.
