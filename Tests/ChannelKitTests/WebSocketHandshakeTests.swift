@@ -263,6 +263,13 @@ import Testing
         let result = try #require(try parser.feed(head + [UInt8](repeating: 0, count: 1000)))
         #expect(result.leftover.count == 1000)
         #expect(result.headers["a"] == "b")
+        // Blank lines before the start line are skipped but count towards the cap.
+        var skipping = HTTPHeadParser(maxHeadSize: 40)
+        #expect(try skipping.feed(Array("\r\n\nHTTP/1.1 101 X\r\n\r\n".utf8))?.startLine == "HTTP/1.1 101 X")
+        var endless = HTTPHeadParser(maxHeadSize: 40)
+        #expect(throws: ChannelError.self) {
+            for _ in 0..<100 { _ = try endless.feed(Array("\r\n".utf8)) }
+        }
     }
 
     // MARK: Server side

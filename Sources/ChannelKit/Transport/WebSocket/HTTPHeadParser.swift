@@ -6,8 +6,8 @@
 ///   joined to the previous field's value with one space (RFC 9112 §5.2).
 /// - A field name with whitespace before the colon, an empty name, or a fold with no
 ///   field to continue is malformed.
-/// - The head may be at most `maxHeadSize` bytes; more is malformed input (bytes after
-///   the head do not count).
+/// - The head (with any blank lines before it) may be at most `maxHeadSize` bytes; more
+///   is malformed input (bytes after the head do not count).
 struct HTTPHeadParser: Sendable {
     /// The largest head accepted, in bytes.
     let maxHeadSize: Int
@@ -32,7 +32,7 @@ struct HTTPHeadParser: Sendable {
     mutating func feed(_ bytes: some Collection<UInt8>) throws(ChannelError) -> HTTPHead? {
         buffer.append(contentsOf: bytes)
         while let lf = buffer[scanIndex...].firstIndex(of: UInt8(ascii: "\n")) {
-            if lf + 1 - headStart > maxHeadSize { throw tooLarge() }
+            if lf + 1 > maxHeadSize { throw tooLarge() }
             var lineEnd = lf
             if lineEnd > lineStart && buffer[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
             scanIndex = lf + 1
@@ -46,7 +46,7 @@ struct HTTPHeadParser: Sendable {
             lineStart = lf + 1
         }
         scanIndex = buffer.count
-        if buffer.count - headStart > maxHeadSize { throw tooLarge() }
+        if buffer.count > maxHeadSize { throw tooLarge() }
         return nil
     }
 
