@@ -1,4 +1,4 @@
-/// `swift run -c release channelkit-bench [token-cache]`
+/// `swift run -c release channelkit-bench [token-cache] [ws-codec]`
 ///
 /// Prints ChannelKit's side of each figure in ../shared/PERFORMANCE.md; run the peer
 /// scripts in ../shared/bench/ in the same sitting and compare ratios.
@@ -7,4 +7,7 @@ func wants(_ name: String) -> Bool { selected.isEmpty || selected.contains(name)
 
 if wants("token-cache") || wants("token-cache-hit") || wants("token-cache-fanin") {
     try await TokenCacheBench.run(hit: !selected.contains("token-cache-fanin"), fanIn: !selected.contains("token-cache-hit"))
+}
+if wants("ws-codec") {
+    await WebSocketCodecBench.run()
 }
