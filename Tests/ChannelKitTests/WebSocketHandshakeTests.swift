@@ -166,7 +166,8 @@ import Testing
             let failure = try #require(Self.failure(error))
             #expect(failure.reason == reason)
             #expect(failure.response.status == 101)
-            #expect(error.code == .transport)
+            #expect(error.code == .handshakeRejected)
+            #expect(error.response?.status == 101)
             #expect(error.platformCode == 101)
         }
     }
@@ -218,8 +219,9 @@ import Testing
         #expect(try handshake.receive(Array("HTTP/1.1 503 Service Unavailable\r\n\r\ntry ".utf8)) == .needMoreBytes)
         #expect(try handshake.receive(Array("later".utf8)) == .needMoreBytes)
         let error = handshake.failureAtEndOfStream()
-        #expect(error.code == .transport)
+        #expect(error.code == .handshakeRejected)
         #expect(error.platformCode == 503)
+        #expect(error.response?.body == Data("try later".utf8))
         #expect(Self.failure(error)?.response.body == Data("try later".utf8))
     }
 

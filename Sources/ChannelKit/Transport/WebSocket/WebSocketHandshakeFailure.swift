@@ -49,21 +49,23 @@ public struct WebSocketHandshakeFailure: Error, Sendable, Hashable, CustomString
     }
 
     /// A ``ChannelError``: ``ChannelError/Code/unauthorized`` for 401 and 403,
-    /// ``ChannelError/Code/rateLimited`` for 429, ``ChannelError/Code/transport``
+    /// ``ChannelError/Code/rateLimited`` for 429, ``ChannelError/Code/handshakeRejected``
     /// otherwise; the status as ``ChannelError/platformCode``, a body excerpt as
-    /// ``ChannelError/platformMessage``, and this failure as the underlying error.
+    /// ``ChannelError/platformMessage``, the whole response (status, headers, body) as
+    /// ``ChannelError/response``, and this failure as the underlying error.
     public var channelError: ChannelError {
         let code: ChannelError.Code = switch response.status {
         case 401, 403: .unauthorized
         case 429: .rateLimited
-        default: .transport
+        default: .handshakeRejected
         }
         let excerpt = response.bodyExcerpt(limit: 512)
         return ChannelError(
             code, "WebSocket upgrade refused: \(summary)",
             platformCode: response.status,
             platformMessage: excerpt.isEmpty ? nil : excerpt,
-            underlying: self
+            underlying: self,
+            response: response
         )
     }
 
