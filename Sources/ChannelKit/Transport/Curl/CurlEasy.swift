@@ -7,7 +7,7 @@ import CChannelKitShims
 ///
 /// Not thread-safe: the owner serialises every call (curl's rule: one thread at a time
 /// per handle).
-final class CurlEasy {
+final class CurlEasy: @unchecked Sendable {  // every use is serialised by its owner's lock
     enum IOResult {
         case done(Int)      // bytes moved (0 from recv = peer closed)
         case wouldBlock

@@ -21,7 +21,9 @@ final class SocketEventLoop: Sendable {
     static let shared = SocketEventLoop()
 
     private struct Registration {
-        let handler: any SocketEventHandler
+        /// Weak: a connection dropped without `close()` is released (and its `deinit`
+        /// deregisters and closes the socket).
+        weak var handler: (any SocketEventHandler)?
         let fd: Int32
         var interest: UInt32
     }
@@ -36,6 +38,9 @@ final class SocketEventLoop: Sendable {
     private let epfd: Int32
     private let wakeFD: Int32
     private let state = Mutex(State())
+    /// Scratch space for reads, used only on the loop's thread (inside handler
+    /// callbacks), shared by every socket of the loop: 64 KiB.
+    nonisolated(unsafe) let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
 
     init() {
         epfd = ck_epoll_create()
