@@ -117,9 +117,14 @@ public final class URLSessionHTTPTransport: HTTPTransport {
     ///   is cancelled and its connection closed), `.transport` (connection refused, reset,
     ///   DNS, TLS; ``ChannelError/underlying`` holds the URL error's domain and code
     ///   only), `.malformedInput` (body over ``Configuration/maximumResponseSize``),
-    ///   `.stopped` (after ``shutdown()``).
+    ///   `.stopped` (after ``shutdown()``), `.invalidState` (a `GET`/`HEAD` with a body,
+    ///   which URLSession cannot send).
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let label = request.label
+        if let body = request.body, !body.isEmpty, request.method == .get || request.method == .head {
+            // URLSession refuses these on every platform (NSURLErrorDataLengthExceedsMaximum).
+            throw ChannelError(.invalidState, "\(label): URLSession cannot send a body with \(request.method)")
+        }
         let timeout = request.timeout ?? configuration.timeout
         let urlRequest = makeURLRequest(request, timeout: timeout)
         let logger = configuration.logger

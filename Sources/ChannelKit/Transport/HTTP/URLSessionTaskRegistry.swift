@@ -151,6 +151,7 @@ final class URLSessionTaskRegistry: NSObject, URLSessionDataDelegate, Sendable {
         case NSURLErrorBadURL: name = "bad URL"
         case NSURLErrorHTTPTooManyRedirects: name = "too many redirects"
         case NSURLErrorZeroByteResource: name = "empty reply"
+        case NSURLErrorDataLengthExceedsMaximum: name = "request or response too large"
         default: name = "error"
         }
         return "\(name) (NSURLErrorDomain \(code))"
