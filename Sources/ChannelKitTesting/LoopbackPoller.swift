@@ -60,24 +60,34 @@ final class LoopbackPoller: Sendable {
         var nextID: UInt64 = 0
         var stopping = false
         var exited = false
+        /// Someone will `pthread_join` the thread; otherwise it detaches itself on exit.
+        var willJoin = false
+        var joined = false
         var joiners: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
     private let wakeRead: Int32
     private let wakeWrite: Int32
+    private let thread: PosixThread
 
     /// Starts the poll thread.
-    /// - Throws: ``LoopbackTCPError/system(operation:errno:)`` if the wake pipe cannot be made.
+    /// - Throws: ``LoopbackTCPError/system(operation:errno:)`` if the wake pipe or the
+    ///   thread cannot be made.
     init(name: String) throws {
         guard let (wakeRead, wakeWrite) = Posix.pipe() else {
             throw LoopbackTCPError.system(operation: "pipe", errno: errno)
         }
         self.wakeRead = wakeRead
         self.wakeWrite = wakeWrite
-        let thread = Thread { [self] in self.run() }
-        thread.name = name
-        thread.start()
+        self.thread = PosixThread(name: name)
+        do {
+            try thread.start { [self] in self.run() }
+        } catch {
+            Posix.close(wakeRead)
+            Posix.close(wakeWrite)
+            throw error
+        }
     }
 
     /// A new waiter for `events` on `fd` (not yet registered).
@@ -115,15 +125,19 @@ final class LoopbackPoller: Sendable {
 
     /// Asks the thread to exit; every waiter fails with ``LoopbackTCPError/closed``.
     /// Idempotent.
-    func stop() {
+    /// - Parameter join: `true` if the caller will ``join()``; otherwise the thread
+    ///   detaches itself as it exits, so nothing is left to reap.
+    func stop(join: Bool = false) {
         state.withLock { s in
+            if join { s.willJoin = true }
             guard !s.stopping else { return }
             s.stopping = true
             Posix.writeByte(wakeWrite)
         }
     }
 
-    /// Returns once the thread has exited (call ``stop()`` first).
+    /// Returns once the thread has exited and been reaped (call ``stop(join:)`` with
+    /// `join: true` first).
     func join() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let exited = state.withLock { s -> Bool in
@@ -133,6 +147,13 @@ final class LoopbackPoller: Sendable {
             }
             if exited { continuation.resume() }
         }
+        // The thread signalled from its last lines; reaping it waits only for its return.
+        let reap = state.withLock { s -> Bool in
+            guard s.willJoin, !s.joined else { return false }
+            s.joined = true
+            return true
+        }
+        if reap { thread.join() }
     }
 
     private func run() {
@@ -165,6 +186,7 @@ final class LoopbackPoller: Sendable {
         }
         let (remaining, joiners) = state.withLock { s -> ([Waiter], [CheckedContinuation<Void, Never>]) in
             s.exited = true
+            if !s.willJoin { thread.detach() }
             let remaining = Array(s.waiters.values)
             s.waiters = [:]
             defer { s.joiners = [] }

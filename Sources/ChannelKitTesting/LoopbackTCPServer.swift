@@ -101,7 +101,7 @@ public final class LoopbackTCPServer: Sendable {
         for connection in connections { connection.close() }
         task?.cancel()
         await task?.value
-        poller.stop()
+        poller.stop(join: true)
         await poller.join()
     }
 

@@ -453,6 +453,13 @@ struct HTTPEnvelopeTests {
             #expect(!text.contains(secret), "\(secret) in \(text)")
         }
         #expect(text.contains("page=2"))
+        var dumped = ""
+        dump(request, to: &dumped)
+        var dumpedError = ""
+        dump(HTTPStatusError(status: 401, response: HTTPResponse(status: 401, headers: ["Set-Cookie": "sid=cookie-77777"])), to: &dumpedError)
+        for secret in ["pa55word-xyz", "t-98765", "abcdefghijkl", "k-1234567", "cookie-77777"] {
+            #expect(!dumped.contains(secret) && !dumpedError.contains(secret), "\(secret) in dump")
+        }
         #expect(text.contains("api.example.com"))
         #expect(HTTPMethod("OPTIONS").rawValue == "OPTIONS")
     }

@@ -328,6 +328,33 @@ struct LoopbackHTTPServerTests {
     }
 }
 
+#if os(Linux)
+/// Names of this process's threads (`/proc/self/task/*/comm`, at most 15 characters).
+func threadNames() -> [String] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    return tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+        .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+}
+
+@Suite("Loopback servers leave no threads behind", .timeLimit(.minutes(1)))
+struct LoopbackThreadLeakTests {
+    @Test func shutdownEndsThePollThreadsOfServerAndClients() async throws {
+        let name = "LeakProbe\(UInt16.random(in: 1000...9999))"
+        for _ in 0..<3 {
+            let server = try LoopbackHTTPServer(configuration: .init(tcp: .init(threadName: name)))
+            server.route(.get, "/hang") { _ in .hang }
+            let client = try await LoopbackTCPConnection.connect(port: server.port)
+            try await client.write("GET /hang HTTP/1.1\r\nHost: x\r\n\r\n")
+            await server.waitForRequests(1)
+            #expect(threadNames().contains(name))
+            await server.shutdown()
+            #expect(!threadNames().contains(name))
+            client.close()
+        }
+    }
+}
+#endif
+
 @Suite("LoopbackTCPServer", .timeLimit(.minutes(1)))
 struct LoopbackTCPServerTests {
     @Test func echoesLinesOnManyConnections() async throws {

@@ -6,7 +6,7 @@ import Foundation
 /// ``description`` is safe to log: query values whose names look secret (`token`,
 /// `ticket`, `secret`, …), URL passwords and credential headers are redacted, and the
 /// body is summarised by its size only.
-public struct HTTPRequest: Sendable, Hashable, CustomStringConvertible {
+public struct HTTPRequest: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     /// The method, e.g. ``HTTPMethod/post``.
     public var method: HTTPMethod
     /// The absolute `http`/`https` URL.
@@ -44,6 +44,12 @@ public struct HTTPRequest: Sendable, Hashable, CustomStringConvertible {
         if let body { text += " body: \(body.count) bytes" }
         if let timeout { text += " timeout: \(timeout)" }
         return text
+    }
+
+    /// `dump` and debuggers see the redacted URL and headers, not the raw values.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["method": method.rawValue, "url": redactedURL, "headers": headers.description,
+                                "body": body.map { "\($0.count) bytes" } as Any, "timeout": timeout as Any])
     }
 
     /// `METHOD redacted-url`, the short label used in error messages.

@@ -2,7 +2,7 @@
 /// status, the parsed `Retry-After` and the response itself. It is the
 /// ``ChannelError/underlying`` error of the ``ChannelError`` thrown there; read it back
 /// with ``ChannelError/httpStatus`` and ``ChannelError/retryAfter``.
-public struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
+public struct HTTPStatusError: Error, Sendable, CustomStringConvertible, CustomReflectable {
     /// The HTTP status, e.g. `429`.
     public var status: Int
     /// How long the server asked us to wait (`Retry-After`, delta-seconds or HTTP-date),
@@ -21,6 +21,11 @@ public struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
     /// `HTTP <status>` and the retry delay; never the body.
     public var description: String {
         "HTTP \(status)" + (retryAfter.map { " (retry after \($0.seconds) s)" } ?? "")
+    }
+
+    /// `dump` shows the status, the delay and the redacted response description only.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["status": status, "retryAfter": retryAfter as Any, "response": response.description])
     }
 }
 

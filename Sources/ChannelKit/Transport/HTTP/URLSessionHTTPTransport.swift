@@ -21,6 +21,8 @@ import Synchronization
 ///   ``HTTPResponse/requireSuccess(request:timeSource:)``).
 /// - Responses are buffered up to ``Configuration/maximumResponseSize``; a larger one is
 ///   cancelled while it arrives and throws `.malformedInput`.
+/// - Response headers come sorted by name; URLSession merges repeated fields into one
+///   comma-separated value.
 /// - Redirects are followed; credential headers (``HTTPHeaders/credentialNames``) are
 ///   dropped when a redirect leaves the original scheme, host and port.
 ///
