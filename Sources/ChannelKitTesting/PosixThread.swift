@@ -39,6 +39,12 @@ final class PosixThread: Sendable {
             PosixThread.main(raw)
             return nil
         }, body.toOpaque())
+        #elseif canImport(Musl)
+        var created: pthread_t?
+        let result = pthread_create(&created, nil, { raw in
+            if let raw { PosixThread.main(raw) }
+            return nil
+        }, body.toOpaque())
         #else
         var created = pthread_t()
         let result = pthread_create(&created, nil, { raw in
