@@ -64,3 +64,17 @@ public final class TestRecorder<Element: Sendable>: Sendable {
     /// Number of elements recorded.
     public var count: Int { storage.withLock { $0.count } }
 }
+
+/// Waits, in scheduling turns (never real-time sleeps), until `condition` holds.
+///
+/// Use it where a test must observe an effect that other tasks produce, e.g. "the
+/// rotation callback ran", instead of sleeping.
+/// - Returns: `false` if the condition did not hold within `maxTurns` turns.
+@discardableResult
+public func waitUntil(maxTurns: Int = 500_000, _ condition: () -> Bool) async -> Bool {
+    for _ in 0..<maxTurns {
+        if condition() { return true }
+        await Task.yield()
+    }
+    return condition()
+}

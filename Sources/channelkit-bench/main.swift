@@ -1,4 +1,4 @@
-/// `swift run -c release channelkit-bench [token-cache] [ws-codec]`
+/// `swift run -c release channelkit-bench [token-cache] [ws-codec] [ws-echo] [ws-idle]`
 ///
 /// Prints ChannelKit's side of each figure in ../shared/PERFORMANCE.md; run the peer
 /// scripts in ../shared/bench/ in the same sitting and compare ratios.
@@ -10,4 +10,7 @@ if wants("token-cache") || wants("token-cache-hit") || wants("token-cache-fanin"
 }
 if wants("ws-codec") {
     await WebSocketCodecBench.run()
+}
+if wants("ws-echo") || wants("ws-idle") {
+    try await WebSocketEchoBench.run(idle: selected.isEmpty || selected.contains("ws-idle"))
 }

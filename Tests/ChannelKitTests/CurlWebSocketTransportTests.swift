@@ -89,6 +89,20 @@ import ChannelKitTesting
         #expect(connection.closeStatus?.code == .abnormalClosure)
     }
 
+    @Test func connectionResetIsAbnormalClosure() async throws {
+        let peer = try await Self.peer(tls: false)
+        let connection = try await Self.transport(peer).connect(WebSocketRequest(url: peer.url("/reset")))
+        var inbound = connection.messages.makeAsyncIterator()
+        do {
+            _ = try await inbound.next()
+            Issue.record("a reset connection must end the stream with an error")
+        } catch let error as ChannelError {
+            #expect(error.code == .connectionClosed)
+            #expect(error.platformCode == 1006)
+        }
+        #expect(connection.closeStatus?.code == .abnormalClosure)
+    }
+
     @Test(arguments: [(401, ChannelError.Code.unauthorized), (403, .unauthorized), (400, .handshakeRejected)])
     func rejectedHandshakeReportsStatusHeadersAndBody(status: Int, code: ChannelError.Code) async throws {
         let peer = try await Self.peer(tls: false)

@@ -316,10 +316,11 @@ final class FakeRefreshEndpoint: Sendable {
         await clock.advance(by: .seconds(22 * 3600 - 1))
         #expect(endpoint.sent.count == 0)
         await clock.advance(by: .seconds(1))
-        #expect(await clock.waitForSleepers(1))
-        #expect(rotations.all == ["R1"])
+        #expect(await waitUntil { rotations.count == 1 })
+        // Re-armed from the new token: the next sleeper is 22 h away.
+        #expect(await waitUntil { clock.nextDeadline == clock.now.advanced(by: .seconds(22 * 3600)) })
         await clock.advance(by: .seconds(22 * 3600))
-        #expect(await clock.waitForSleepers(1))
+        #expect(await waitUntil { rotations.count == 2 })
         #expect(rotations.all == ["R1", "R2"])
         loop.cancel()
         #expect(await loop.value == nil)
@@ -333,9 +334,9 @@ final class FakeRefreshEndpoint: Sendable {
         let loop = Task { await coordinator.runProactiveRefresh { _ in } }
         #expect(await clock.waitForSleepers(1))
         await clock.advance(by: .seconds(22 * 3600))
-        #expect(await clock.waitForSleepers(1))
-        #expect(endpoint.sent.count == 1)
+        #expect(await waitUntil { endpoint.sent.count == 1 })
         // The retry waits for the 30 s minimum interval (backoff 1 s < 30 s).
+        #expect(await waitUntil { clock.nextDeadline == clock.now.advanced(by: .seconds(30)) })
         await clock.advance(by: .seconds(29))
         #expect(endpoint.sent.count == 1)
         await clock.advance(by: .seconds(1))

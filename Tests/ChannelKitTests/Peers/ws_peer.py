@@ -13,7 +13,8 @@ closes. Behaviour is chosen by the request path:
   /ping            ping the client with payload b"srv-ping", report whether the pong came
                    back by sending text "pong-ok"/"pong-missing", then echo
   /close/<code>    send text "bye" then close with <code> and reason "server says bye"
-  /drop            send text "dropping" then abort the TCP connection (no close frame)
+  /drop            send text "dropping" then close the TCP connection (FIN, no close frame)
+  /reset           abort the TCP connection (RST, no close frame)
   /reject/<status> refuse the handshake with <status>, a JSON body and an X-Reason header
   /headers         send the handshake request headers back as one JSON text message
   /bad-utf8        send a text frame with invalid UTF-8 (raw frame, bypassing checks)
@@ -77,6 +78,9 @@ async def handler(ws):
         return
     elif path == "/drop":
         await ws.send("dropping")
+        ws.transport.close()
+        return
+    elif path == "/reset":
         ws.transport.abort()
         return
     elif path == "/headers":

@@ -141,26 +141,22 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
         }
         deliver(deliveries)
         if alreadyClosed { return }
-        // Wait for the peer's close, bounded by the close timeout.
+        // Wait for the peer's close; after the close timeout, close the socket anyway.
         let time = configuration.time
         let timeout = configuration.closeTimeout
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await self.waitUntilClosed(); return true }
-            group.addTask {
-                do { try await time.sleep(for: timeout) } catch { return false }
-                return false
+        let timer = Task {
+            do { try await time.sleep(for: timeout) } catch { return }
+            var late = Deliveries()
+            self.io.withLock { io in
+                if io.easy != nil {
+                    io.closing.connectionLost()
+                    self.finish(&io, &late, status: WebSocketCloseStatus(code: code, reason: reason, initiatedByPeer: false), error: nil)
+                }
             }
-            _ = await group.next()
-            group.cancelAll()
+            self.deliver(late)
         }
-        var late = Deliveries()
-        io.withLock { io in
-            if io.easy != nil {
-                io.closing.connectionLost()
-                finish(&io, &late, status: WebSocketCloseStatus(code: code, reason: reason, initiatedByPeer: false), error: nil)
-            }
-        }
-        deliver(late)
+        await waitUntilClosed()
+        timer.cancel()
     }
 
     private func waitUntilClosed() async {

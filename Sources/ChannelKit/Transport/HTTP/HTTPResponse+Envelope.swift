@@ -52,7 +52,7 @@ extension HTTPResponse {
         if let request { message += " from \(request.label)" }
         if let wait { message += "; retry after \(wait.seconds) s" }
         if !body.isEmpty { message += "; body: \(bodyExcerpt(limit: 256))" }
-        throw ChannelError(code, message, underlying: HTTPStatusError(status: status, retryAfter: wait, response: self))
+        throw ChannelError(code, message, underlying: HTTPStatusError(status: status, retryAfter: wait, response: self), response: self)
     }
 
     /// The `Retry-After` header as a duration: delta-seconds (`120`) or an HTTP-date

@@ -32,7 +32,7 @@ public struct HTTPStatusError: Error, Sendable, CustomStringConvertible, CustomR
 extension ChannelError {
     /// The HTTP status of the response that caused this error, when it came from
     /// ``HTTPResponse/requireSuccess(request:timeSource:)``.
-    public var httpStatus: Int? { (underlying as? HTTPStatusError)?.status }
+    public var httpStatus: Int? { response?.status ?? (underlying as? HTTPStatusError)?.status }
 
     /// How long the platform asked us to wait before retrying (HTTP `Retry-After`), when
     /// it said. Set on `.rateLimited` (429) and any other status that carried the header.

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import ChannelKit
+import ChannelKitTesting
+
+/// The loopback WebSocket server (used by adapter tests and simulators) against the
+/// platform's default client, and against raw bytes for the server-side rules.
+@Suite struct LoopbackWebSocketServerTests {
+    static func echoServer(decide: @escaping @Sendable (WebSocketUpgradeRequest) async -> LoopbackWebSocketServer.Decision = { _ in .accept() }) throws -> LoopbackWebSocketServer {
+        try LoopbackWebSocketServer(decide: decide) { connection in
+            while let message = try? await connection.receive() {
+                if message == .text("close-me") {
+                    await connection.close(code: WebSocketCloseCode(4009), reason: "session timed out")
+                    _ = try? await connection.nextEvent()
+                    return
+                }
+                if message == .text("drop-me") { connection.abort(); return }
+                if message == .text("masked-frame") {
+                    // Servers must not mask: the client fails the connection with 1002.
+                    try? await connection.sendRaw(WebSocketFrameEncoder.encode(WebSocketFrame(fin: true, opcode: .text, maskingKey: WebSocketMaskingKey(1, 2, 3, 4), payload: Array("hi".utf8))))
+                    _ = try? await connection.nextEvent()
+                    return
+                }
+                try? await connection.send(message)
+            }
+        }
+    }
+
+    @Test func echoAndServerCloseWithPlatformCode() async throws {
+        let server = try Self.echoServer()
+        let connection = try await makeDefaultWebSocketTransport().connect(WebSocketRequest(url: server.url("/gateway?v=1"), headers: ["Authorization": "QQBot abc"]))
+        var inbound = connection.messages.makeAsyncIterator()
+        try await connection.send(text: "hello")
+        #expect(try await inbound.next() == .text("hello"))
+        try await connection.send(text: "close-me")
+        #expect(try await inbound.next() == nil)
+        #expect(connection.closeStatus == WebSocketCloseStatus(code: WebSocketCloseCode(4009), reason: "session timed out", initiatedByPeer: true))
+        let request = try #require(server.upgradeRequests.first)
+        #expect(request.path == "/gateway")
+        #expect(request.query == "v=1")
+        #expect(request.headers["authorization"] == "QQBot abc")
+        await server.shutdown()
+    }
+
+    @Test func refusedHandshakeCarriesStatusAndBody() async throws {
+        let server = try Self.echoServer { request in
+            request.headers["Authorization"] == nil ? .reject(status: 401, headers: ["X-Err": "1001"], body: #"{"errCode":1001}"#) : .accept()
+        }
+        do {
+            _ = try await makeDefaultWebSocketTransport().connect(WebSocketRequest(url: server.url("/")))
+            Issue.record("must be refused")
+        } catch let error as ChannelError {
+            #expect(error.code == .unauthorized)
+            #expect(error.response?.headers["X-Err"] == "1001")
+            #expect(error.response?.body == Data(#"{"errCode":1001}"#.utf8))
+        }
+        await server.shutdown()
+    }
+
+    @Test func droppedConnectionAndMaskedServerFrame() async throws {
+        let server = try Self.echoServer()
+        let transport = makeDefaultWebSocketTransport()
+        let dropped = try await transport.connect(WebSocketRequest(url: server.url("/")))
+        try await dropped.send(text: "drop-me")
+        var inbound = dropped.messages.makeAsyncIterator()
+        await #expect(throws: ChannelError.self) { _ = try await inbound.next() }
+        #expect(dropped.closeStatus?.code == .abnormalClosure)
+
+        let violated = try await transport.connect(WebSocketRequest(url: server.url("/")))
+        try await violated.send(text: "masked-frame")
+        var inbound2 = violated.messages.makeAsyncIterator()
+        do {
+            _ = try await inbound2.next()
+            Issue.record("a masked server frame must fail the connection")
+        } catch let error as ChannelError {
+            #expect(error.code == .protocolViolation)
+            #expect(error.platformCode == 1002)
+        }
+        await server.shutdown()
+    }
+
+    @Test func serverRejectsUnmaskedClientFramesWith1002() async throws {
+        let result = TestRecorder<Int>()
+        let server = try LoopbackWebSocketServer { connection in
+            do { _ = try await connection.receive() } catch let error as ChannelError { result.record(error.platformCode ?? 0) } catch {}
+        }
+        let raw = try await LoopbackTCPConnection.connect(port: server.port)
+        let key = WebSocketHandshake.makeKey()
+        try await raw.write(WebSocketHandshake.requestBytes(url: server.url("/"), key: key))
+        _ = try await raw.read(until: [13, 10, 13, 10], maxBytes: 4096)
+        // An unmasked text frame from a client.
+        try await raw.write(WebSocketFrameEncoder.encode(WebSocketFrame(fin: true, opcode: .text, maskingKey: nil, payload: Array("x".utf8))))
+        let reply = try await raw.read(exactly: 4)
+        #expect(Array(reply.prefix(2)) == [0x88, 0x02 + UInt8(reply.count - 4)] || reply.first == 0x88, "a close frame comes back")
+        #expect(UInt16(reply[2]) << 8 | UInt16(reply[3]) == 1002)
+        await raw.waitForPeerClose()
+        #expect(result.all == [1002])
+        raw.close()
+        await server.shutdown()
+    }
+}
+
+#if os(Linux)
+@Suite struct CurlWebSocketCloseTimeoutTests {
+    /// A peer that never answers our close must not hang `close()`: after the close
+    /// timeout (virtual time here) the socket is closed anyway.
+    @Test func closeGivesUpAfterTheCloseTimeout() async throws {
+        let release = AsyncGate()
+        let server = try LoopbackWebSocketServer { _ in await release.wait() }   // never reads
+        let clock = TestClock()
+        let transport = CurlWebSocketTransport(configuration: .init(closeTimeout: .seconds(5), time: clock.timeSource))
+        let connection = try await transport.connect(WebSocketRequest(url: server.url("/")))
+        let closing = Task { await connection.close(code: .normalClosure, reason: "bye") }
+        #expect(await clock.waitForSleepers(1))
+        #expect(connection.closeStatus == nil)
+        await clock.advance(by: .seconds(5))
+        await closing.value
+        #expect(connection.closeStatus == WebSocketCloseStatus(code: .normalClosure, reason: "bye", initiatedByPeer: false))
+        release.open()
+        await server.shutdown()
+    }
+}
+#endif
