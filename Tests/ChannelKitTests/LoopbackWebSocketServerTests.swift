@@ -42,6 +42,25 @@ import ChannelKitTesting
         await server.shutdown()
     }
 
+    /// Frames that arrive together with the 101 (the handshake's leftover bytes) and
+    /// frames read by the event loop right after must reach the decoder in wire order.
+    @Test func messagesSentRightAfterTheHandshakeArriveInOrder() async throws {
+        let server = try LoopbackWebSocketServer { connection in
+            for i in 0..<200 { try? await connection.send(text: "m\(i)") }
+            await connection.close(code: .normalClosure, reason: "done")
+            _ = try? await connection.nextEvent()
+        }
+        let transport = makeDefaultWebSocketTransport()
+        for round in 0..<20 {
+            let connection = try await transport.connect(WebSocketRequest(url: server.url("/")))
+            var received: [WebSocketMessage] = []
+            for try await message in connection.messages { received.append(message) }
+            #expect(received == (0..<200).map { .text("m\($0)") }, "round \(round)")
+            #expect(connection.closeStatus?.code == .normalClosure)
+        }
+        await server.shutdown()
+    }
+
     @Test func refusedHandshakeCarriesStatusAndBody() async throws {
         let server = try Self.echoServer { request in
             request.headers["Authorization"] == nil ? .reject(status: 401, headers: ["X-Err": "1001"], body: #"{"errCode":1001}"#) : .accept()

@@ -62,19 +62,21 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
     }
 
     /// Registers with the loop and processes bytes that arrived with the handshake.
+    ///
+    /// The lock is held across registration and the leftover bytes, so the loop's first
+    /// read (which may already be due) cannot overtake them: bytes reach the decoder in
+    /// wire order.
     func start(socket fd: Int32, leftover: [UInt8]) throws {
-        let token = try loop.register(fd: fd, handler: self)
         var deliveries = Deliveries()
-        io.withLock { io in
-            io.token = token
+        try io.withLock { io in
+            io.token = try loop.register(fd: fd, handler: self)
             if !leftover.isEmpty {
                 io.decoder.feed(leftover)
                 drainEvents(&io, &deliveries)
             }
         }
         deliver(deliveries)
-        // Data may have arrived before registration (level-triggered epoll reports it,
-        // but TLS may already hold decrypted bytes): read once now.
+        // TLS may already hold decrypted bytes that epoll will not report: read once now.
         socketReadable()
     }
 
