@@ -34,9 +34,8 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    /// Work to do once the lock is released.
+    /// Work to do once the lock is released (messages are yielded under the lock).
     private struct Deliveries {
-        var messages: [WebSocketMessage] = []
         var pongs: [CheckedContinuation<Void, any Error>] = []
         var finished: (error: ChannelError?, pings: [CheckedContinuation<Void, any Error>], closers: [CheckedContinuation<Void, Never>])?
     }
@@ -230,7 +229,9 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
             guard let event else { return }
             switch event {
             case .message(let message):
-                deliveries.messages.append(message)
+                // Yielded under the lock: messages decoded by different threads (the
+                // handshake's leftover, the loop) leave in wire order.
+                continuation.yield(message)
             case .ping(let payload):
                 guard io.closing.canSend else { continue }
                 io.scratch.removeAll(keepingCapacity: true)
@@ -345,7 +346,6 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
     }
 
     private func deliver(_ deliveries: Deliveries) {
-        for message in deliveries.messages { continuation.yield(message) }
         for pong in deliveries.pongs { pong.resume() }
         if let (error, pings, closers) = deliveries.finished {
             let status = closeStatus
