@@ -16,7 +16,13 @@ func best(of repeats: Int, _ body: () async throws -> UInt64) async rethrows -> 
 }
 
 func report(_ name: String, _ value: String) {
-    print("\(name.padding(toLength: 58, withPad: " ", startingAt: 0)) \(value)")
+    say("\(name.padding(toLength: 58, withPad: " ", startingAt: 0)) \(value)")
 }
 
 func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+
+/// Writes a line to standard output unbuffered, so figures appear even if a later
+/// section is interrupted.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -6,7 +6,7 @@ import ChannelKit
 /// Peer: `node ../shared/bench/token_cache_node.js`.
 enum TokenCacheBench {
     static func run(hit: Bool = true, fanIn: Bool = true) async throws {
-        print("== token cache (peer: node ../shared/bench/token_cache_node.js)")
+        say("== token cache (peer: node ../shared/bench/token_cache_node.js)")
         if hit { try await runHit() }
         if fanIn { try await runFanIn() }
     }

@@ -7,7 +7,7 @@ import ChannelKit
 /// ≈ 25 µs a loopback round trip costs.
 enum WebSocketCodecBench {
     static func run() async {
-        print("== WebSocket codec, 32-byte messages (no I/O)")
+        say("== WebSocket codec, 32-byte messages (no I/O)")
         let text = String(repeating: "x", count: 32)
         let binary = Data(repeating: 7, count: 32)
         let n = 2_000_000

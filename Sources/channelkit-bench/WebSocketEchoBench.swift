@@ -10,7 +10,7 @@ enum WebSocketEchoBench {
     static let roundTrips = 20_000
 
     static func run(idle: Bool) async throws {
-        print("== WebSocket echo (peer: python3 ../shared/bench/ws_echo_peers.py)")
+        say("== WebSocket echo (peer: python3 ../shared/bench/ws_echo_peers.py)")
         let transport = makeDefaultWebSocketTransport()
 
         let server = try LoopbackWebSocketServer { connection in
@@ -27,6 +27,7 @@ enum WebSocketEchoBench {
         defer { python.stop() }
         let pythonRate = try await echo(transport, python.url)
         report("echo, 1 connection, Python websockets server", "\(Int(pythonRate)) rt/s")
+        try await connectLatency(transport, python.url, count: 20)
         if idle { try await idleConnections(transport, python.url, count: 1000) }
     }
 
@@ -49,6 +50,19 @@ enum WebSocketEchoBench {
         }
         await connection.close(code: .normalClosure, reason: "")
         return bestRate
+    }
+
+    /// Time to open connections one after another (handshake latency).
+    static func connectLatency(_ transport: any WebSocketTransport, _ url: URL, count: Int) async throws {
+        var samples: [Double] = []
+        for _ in 0..<count {
+            let t0 = monotonicNanos()
+            let c = try await transport.connect(WebSocketRequest(url: url))
+            samples.append(Double(monotonicNanos() - t0) / 1e6)
+            await c.close(code: .normalClosure, reason: "")
+        }
+        samples.sort()
+        report("connect + handshake latency, median / max", "\(format(samples[samples.count / 2], 2)) ms / \(format(samples.last ?? 0, 2)) ms")
     }
 
     static func idleConnections(_ transport: any WebSocketTransport, _ url: URL, count: Int) async throws {
@@ -122,7 +136,9 @@ final class PythonEchoServer {
     }
 
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
     }
 }

@@ -220,9 +220,9 @@ struct HTTPTransportTests {
     }
 
     @Test func connectionRefusedIsATransportError() async throws {
-        let server = try LoopbackHTTPServer()
-        let url = server.url("/nothing?token=tok-REFUSED-123456")
-        await server.shutdown()
+        // Port 1: nothing listens there, and no parallel test can bind it (a freed
+        // ephemeral port could be reused by another test's server).
+        let url = URL(string: "http://127.0.0.1:1/nothing?token=tok-REFUSED-123456")!
         let transport = URLSessionHTTPTransport()
         defer { transport.shutdown() }
         let error = await channelError { _ = try await transport.send(HTTPRequest(url: url, timeout: .seconds(10))) }

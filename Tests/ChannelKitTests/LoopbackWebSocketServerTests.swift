@@ -61,6 +61,31 @@ import ChannelKitTesting
         await server.shutdown()
     }
 
+    /// Many connections connecting and echoing large messages at once: reads of
+    /// different sockets must never share a buffer across threads.
+    @Test func concurrentConnectionsEchoLargeMessagesIntact() async throws {
+        let server = try Self.echoServer()
+        let transport = makeDefaultWebSocketTransport()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for c in 0..<8 {
+                group.addTask {
+                    let connection = try await transport.connect(WebSocketRequest(url: server.url("/")))
+                    var inbound = connection.messages.makeAsyncIterator()
+                    for round in 0..<3 {
+                        var rng = SeededRandomNumberGenerator(seed: UInt64(c * 100 + round))
+                        let payload = Data((0..<(16 << 10)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+                        try await connection.send(binary: payload)
+                        let echoed = try await inbound.next()
+                        #expect(echoed == .binary(payload), "connection \(c) round \(round)")
+                    }
+                    await connection.close(code: .normalClosure, reason: "")
+                }
+            }
+            try await group.waitForAll()
+        }
+        await server.shutdown()
+    }
+
     @Test func refusedHandshakeCarriesStatusAndBody() async throws {
         let server = try Self.echoServer { request in
             request.headers["Authorization"] == nil ? .reject(status: 401, headers: ["X-Err": "1001"], body: #"{"errCode":1001}"#) : .accept()

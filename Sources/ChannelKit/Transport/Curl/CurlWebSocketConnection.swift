@@ -75,8 +75,9 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
             }
         }
         deliver(deliveries)
-        // TLS may already hold decrypted bytes that epoll will not report: read once now.
-        socketReadable()
+        // TLS may already hold decrypted bytes that epoll will not report: read once, on
+        // the loop thread (reads use the loop's shared buffer).
+        loop.scheduleRead(token: io.withLock { $0.token })
     }
 
     var closeStatus: WebSocketCloseStatus? { io.withLock { $0.closeStatus } }
@@ -171,7 +172,7 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
         }
     }
 
-    // MARK: Loop callbacks (loop thread)
+    // MARK: Loop callbacks (loop thread only: reads use the loop's shared buffer)
 
     func socketReadable() {
         var deliveries = Deliveries()

@@ -33,6 +33,8 @@ final class SocketEventLoop: Sendable {
         var nextToken: UInt64 = 1
         var started = false
         var startError: String?
+        /// Sockets whose handler must be told "readable" once, on the loop thread.
+        var scheduledReads: [UInt64] = []
     }
 
     private let epfd: Int32
@@ -83,6 +85,13 @@ final class SocketEventLoop: Sendable {
         if let fd { _ = ck_epoll_ctl(epfd, 1, fd, interest, token) }
     }
 
+    /// Makes the loop call `socketReadable()` for `token` once, on its thread, even if
+    /// epoll reports nothing (e.g. TLS already holds decrypted bytes).
+    func scheduleRead(token: UInt64) {
+        state.withLock { $0.scheduledReads.append(token) }
+        _ = ck_eventfd_signal(wakeFD)
+    }
+
     /// Stops watching a socket. Call before closing it.
     func deregister(token: UInt64) {
         let fd: Int32? = state.withLock { $0.registrations.removeValue(forKey: token)?.fd }
@@ -120,6 +129,11 @@ final class SocketEventLoop: Sendable {
                 let token = tokens[i]
                 if token == 0 {
                     ck_eventfd_drain(wakeFD)
+                    let scheduled = state.withLock { s -> [any SocketEventHandler] in
+                        defer { s.scheduledReads.removeAll() }
+                        return s.scheduledReads.compactMap { s.registrations[$0]?.handler }
+                    }
+                    for handler in scheduled { handler.socketReadable() }
                     continue
                 }
                 guard let handler = state.withLock({ $0.registrations[token]?.handler }) else { continue }
