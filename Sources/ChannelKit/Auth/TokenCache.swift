@@ -243,7 +243,7 @@ public final class TokenCache: Sendable {
         }
         let now = configuration.time.coarseNow()
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AccessToken, any Error>) in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<AccessToken, any Error>) in
                 enum Action { case none, cancelled, start(UInt64), cached(AccessToken) }
                 let action = slot.state.withLock { s -> Action in
                     if s.cancelledWaiters.remove(waiterID) != nil { return .cancelled }
@@ -266,7 +266,7 @@ public final class TokenCache: Sendable {
                 }
             }
         } onCancel: {
-            let continuation = slot.state.withLock { s -> CheckedContinuation<AccessToken, any Error>? in
+            let continuation = slot.state.withLock { s -> UnsafeContinuation<AccessToken, any Error>? in
                 if let c = s.flight?.waiters.removeValue(forKey: waiterID) { return c }
                 s.cancelledWaiters.insert(waiterID)
                 return nil
@@ -309,7 +309,7 @@ public final class TokenCache: Sendable {
         } else {
             lead = 0
         }
-        let waiters = slot.state.withLock { s -> [CheckedContinuation<AccessToken, any Error>] in
+        let waiters = slot.state.withLock { s -> [UnsafeContinuation<AccessToken, any Error>] in
             guard let flight = s.flight, flight.id == flightID else { return [] }
             s.flight = nil
             if case .success(let token) = outcome, flight.keepResult {

@@ -11,7 +11,7 @@ final class TokenSlot: Sendable {
         /// cache does not keep it.
         var keepResult = true
         var task: Task<Void, Never>?
-        var waiters: [UInt64: CheckedContinuation<AccessToken, any Error>] = [:]
+        var waiters: [UInt64: UnsafeContinuation<AccessToken, any Error>] = [:]
     }
 
     struct State {
