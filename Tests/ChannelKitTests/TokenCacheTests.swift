@@ -376,12 +376,13 @@ final class FakeTokenEndpoint: Sendable {
     }
 
     @Test func shutdownCancelsRunningFetches() async throws {
-        let cache = makeCache(TestClock())
+        let clock = TestClock()
+        let cache = makeCache(clock)
         let started = AsyncGate()
         let waiter = Task {
             try await cache.token(for: a) { _ in
                 started.open()
-                try await Task.sleep(until: .now + .seconds(3600), clock: .continuous) // ended by cancellation
+                try await clock.sleep(for: .seconds(3600)) // virtual; ended by cancellation
                 return IssuedToken(value: Secret("never"), lifetime: .seconds(1))
             }
         }
