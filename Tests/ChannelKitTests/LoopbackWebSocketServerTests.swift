@@ -165,3 +165,34 @@ import ChannelKitTesting
     }
 }
 #endif
+
+#if os(Linux)
+@Suite struct CurlConnectThreadingTests {
+    /// Connecting blocks (DNS, TCP, TLS, waiting for the 101): it must never occupy
+    /// Swift's cooperative threads, or every task in the process stalls. With more
+    /// stuck handshakes than cores, another task still runs while they wait.
+    @Test func stuckHandshakesDoNotStarveOtherTasks() async throws {
+        let release = AsyncGate()
+        let silent = try LoopbackTCPServer { connection in
+            await release.wait()          // accept, never answer the upgrade
+            connection.close()
+        }
+        let transport = CurlWebSocketTransport(configuration: .init(connectTimeout: .seconds(30)))
+        let finished = TestRecorder<Bool>()
+        let connects = (0..<6).map { _ in
+            Task {
+                _ = try? await transport.connect(WebSocketRequest(url: URL(string: "ws://127.0.0.1:\(silent.port)/")!))
+                finished.record(true)
+            }
+        }
+        #expect(await waitUntil { silent.openConnectionCount == 6 })
+        let answer = await Task { 42 }.value
+        #expect(answer == 42)
+        #expect(finished.count == 0, "other tasks ran while all six handshakes were still waiting")
+        release.open()
+        for c in connects { await c.value }
+        #expect(finished.count == 6)
+        await silent.shutdown()
+    }
+}
+#endif

@@ -10,8 +10,9 @@ import Synchronization
 /// and TLS (system CA store, or ``Configuration/caFile``); ChannelKit does the HTTP/1.1
 /// Upgrade and RFC 6455 framing. All connections share one epoll thread.
 ///
-/// The blocking part of connecting (DNS, TCP, TLS, the upgrade exchange) runs on a
-/// Dispatch worker thread, never on Swift's cooperative pool.
+/// The blocking part of connecting (DNS, TCP, TLS, the upgrade exchange) runs on
+/// ChannelKit's own worker threads, never on Swift's cooperative pool or Dispatch's
+/// global queues (which share threads on Linux).
 public final class CurlWebSocketTransport: WebSocketTransport {
     /// Tuning for ``CurlWebSocketTransport``.
     public struct Configuration: Sendable {
@@ -96,15 +97,7 @@ public final class CurlWebSocketTransport: WebSocketTransport {
         let cancelled = CancelFlag()
         let configuration = self.configuration
         let connected: Connected = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Connected, any Error>) in
-                DispatchQueue.global().async {
-                    do {
-                        c.resume(returning: try Self.blockingConnect(request, configuration, cancelled))
-                    } catch {
-                        c.resume(throwing: error)
-                    }
-                }
-            }
+            try await BlockingWorkerPool.shared.run { try Self.blockingConnect(request, configuration, cancelled) }
         } onCancel: {
             cancelled.set()
         }
