@@ -135,9 +135,7 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
             if case .sendClose(let c, let r) = io.closing.close(code: code, reason: reason) {
                 io.scratch.removeAll(keepingCapacity: true)
                 io.encoder.encodeClose(code: c, reason: r, into: &io.scratch)
-                if let error = write(&io, &deliveries) {
-                    finish(&io, &deliveries, status: WebSocketCloseStatus(code: .abnormalClosure, reason: "", initiatedByPeer: true), error: error)
-                }
+                if let error = write(&io, &deliveries) { drop(&io, &deliveries, error) }
             }
             return false
         }
@@ -181,10 +179,7 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
             while let easy = io.easy {
                 switch easy.recv(buffer.baseAddress!, buffer.count) {
                 case .done(0):
-                    // EOF without a close frame.
-                    io.closing.connectionLost()
-                    finish(&io, &deliveries, status: WebSocketCloseStatus(code: .abnormalClosure, reason: "", initiatedByPeer: true),
-                           error: ChannelError(.connectionClosed, "connection closed by peer without a close frame", platformCode: 1006))
+                    drop(&io, &deliveries, ChannelError(.connectionClosed, "connection closed by peer without a close frame", platformCode: 1006))
                     return
                 case .done(let n):
                     io.decoder.feed(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n))
@@ -192,9 +187,7 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
                 case .wouldBlock:
                     return
                 case .failed(let rc):
-                    io.closing.connectionLost()
-                    finish(&io, &deliveries, status: WebSocketCloseStatus(code: .abnormalClosure, reason: "", initiatedByPeer: true),
-                           error: ChannelError(.connectionClosed, "connection lost: \(CurlEasy.describe(rc))", platformCode: 1006))
+                    drop(&io, &deliveries, ChannelError(.connectionClosed, "connection lost: \(CurlEasy.describe(rc))", platformCode: 1006))
                     return
                 }
             }
@@ -205,10 +198,7 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
     func socketWritable() {
         var deliveries = Deliveries()
         io.withLock { io in
-            if let error = flush(&io) {
-                io.closing.connectionLost()
-                finish(&io, &deliveries, status: WebSocketCloseStatus(code: .abnormalClosure, reason: "", initiatedByPeer: true), error: error)
-            }
+            if let error = flush(&io) { drop(&io, &deliveries, error) }
         }
         deliver(deliveries)
     }
@@ -238,7 +228,7 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
                 io.scratch.removeAll(keepingCapacity: true)
                 try? io.encoder.encodePong(payload, into: &io.scratch)
                 if let error = write(&io, &deliveries) {
-                    finish(&io, &deliveries, status: WebSocketCloseStatus(code: .abnormalClosure, reason: "", initiatedByPeer: true), error: error)
+                    drop(&io, &deliveries, error)
                     return
                 }
             case .pong(let payload):
@@ -324,6 +314,13 @@ final class CurlWebSocketConnection: WebSocketConnection, SocketEventHandler {
         let status = io.closeStatus
         return ChannelError(.connectionClosed, "the WebSocket connection is closed",
                             platformCode: status.map { Int($0.code.rawValue) }, platformMessage: status?.reason)
+    }
+
+    /// The connection was lost without a closing handshake: status 1006, `error` ends
+    /// the message stream.
+    private func drop(_ io: inout IO, _ deliveries: inout Deliveries, _ error: ChannelError) {
+        io.closing.connectionLost()
+        finish(&io, &deliveries, status: WebSocketCloseStatus(code: .abnormalClosure, reason: "", initiatedByPeer: true), error: error)
     }
 
     /// Ends the connection once: records the status, releases the socket and collects
