@@ -89,6 +89,8 @@ public struct ChannelError: Error, Sendable, CustomStringConvertible {
     /// The HTTP response that carried the failure (a rejected WebSocket handshake, a
     /// non-2xx REST reply), when there is one. Its description redacts secrets.
     public var response: HTTPResponse?
+    /// Set through ``retryAfter``.
+    var explicitRetryAfter: Duration?
 
     /// Creates an error.
     public init(

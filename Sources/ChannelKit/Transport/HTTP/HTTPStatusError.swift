@@ -34,7 +34,12 @@ extension ChannelError {
     /// ``HTTPResponse/requireSuccess(request:timeSource:)``.
     public var httpStatus: Int? { response?.status ?? (underlying as? HTTPStatusError)?.status }
 
-    /// How long the platform asked us to wait before retrying (HTTP `Retry-After`), when
-    /// it said. Set on `.rateLimited` (429) and any other status that carried the header.
-    public var retryAfter: Duration? { (underlying as? HTTPStatusError)?.retryAfter }
+    /// How long the platform asked us to wait before retrying, when it said: HTTP
+    /// `Retry-After` (set on `.rateLimited` 429 and any other status that carried the
+    /// header), or a value an adapter set from the platform's own field (ClawChat
+    /// `retry_after_ms`, Feishu `x-ogw-ratelimit-reset`).
+    public var retryAfter: Duration? {
+        get { explicitRetryAfter ?? (underlying as? HTTPStatusError)?.retryAfter }
+        set { explicitRetryAfter = newValue }
+    }
 }
