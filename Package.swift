@@ -36,12 +36,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "channelkit-bench",
-            dependencies: ["ChannelKit", "ChannelKitTesting"],
+            dependencies: ["ChannelKit", "ChannelKitQQBot", "ChannelKitFeishu", "ChannelKitOpenIM", "ChannelKitClawChat", "ChannelKitTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ChannelKitTests",
-            dependencies: ["ChannelKit", "ChannelKitTesting"],
+            dependencies: ["ChannelKit", "ChannelKitQQBot", "ChannelKitFeishu", "ChannelKitOpenIM", "ChannelKitClawChat", "ChannelKitTesting"],
             exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),

@@ -14,3 +14,7 @@ if wants("ws-codec") {
 if wants("ws-echo") || wants("ws-idle") {
     try await WebSocketEchoBench.run(idle: selected.isEmpty || selected.contains("ws-idle"))
 }
+// Adapter and gateway sections register below, one line each.
+// <qqbot bench>
+// <clawchat bench>
+// <gateway bench>
