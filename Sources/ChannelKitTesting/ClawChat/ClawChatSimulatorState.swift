@@ -1,0 +1,81 @@
+import Foundation
+import ChannelKit
+
+/// What one simulator session's writer task puts on the wire.
+enum ClawChatSimulatorOutgoing: Sendable {
+    case text(String)
+    case ping
+    case close(code: UInt16, reason: String)
+    case abort
+}
+
+/// The simulator's whole mutable state, guarded by one lock.
+struct ClawChatSimulatorState {
+    struct AccessToken {
+        var userID: String
+        var expiresAt: Date
+        var revoked = false
+    }
+
+    struct AccountEntry {
+        var account: ClawChatSimulator.Account
+        var refreshCount = 0
+    }
+
+    struct Chat {
+        var type: ClawChatSimulator.ChatType
+        var members: [String]
+    }
+
+    struct InboxEntry {
+        var messageID: String
+        /// The frame as a JSON object without `dseq`.
+        var frame: [String: JSONValue]
+    }
+
+    struct DeviceKey: Hashable {
+        var userID: String
+        var deviceID: String
+    }
+
+    struct Session {
+        var userID: String?
+        var deviceID: String = ""
+        var token: String = ""
+        var nonce: String
+        var ackMode = false
+        var outbox: AsyncStream<ClawChatSimulatorOutgoing>.Continuation
+        /// Inbox positions sent on this socket (without ack mode they count as delivered).
+        var authenticated: Bool { userID != nil }
+    }
+
+    var accounts: [String: AccountEntry] = [:]
+    var accessTokens: [String: AccessToken] = [:]
+    /// Unspent refresh tokens → user id.
+    var refreshTokens: [String: String] = [:]
+    var chats: [String: Chat] = [:]
+    var inbox: [String: [InboxEntry]] = [:]
+    var inboxIDs: [String: Set<String>] = [:]
+    /// Delivered (acked, or sent without ack mode) inbox positions per (user, device), 1-based.
+    var delivered: [DeviceKey: Set<Int>] = [:]
+    var sessions: [Int: Session] = [:]
+    var nextSessionID = 0
+    var sent: [ClawChatSimulator.SentRecord] = []
+    var acceptedIDs: Set<String> = []
+    var refreshes: [ClawChatSimulator.RefreshRecord] = []
+    var connects: [ClawChatSimulator.ConnectRecord] = []
+    var uploads: [ClawChatSimulator.UploadRecord] = []
+    var uplinks: [String: [String]] = [:]
+    var misrouted = 0
+    var refreshGate: AsyncGate?
+    var refreshScripts: [String: [ClawChatSimulator.RefreshScript]] = [:]
+    var helloFailScripts: [String: [String]] = [:]
+    var sendErrorScripts: [String: [(code: String, reason: String)]] = [:]
+    var droppedAcks: [String: Int] = [:]
+    var ackEpoch = 1
+    var counter: UInt64 = 0
+
+    func sessionIDs(of userID: String) -> [Int] {
+        sessions.filter { $0.value.userID == userID }.map(\.key).sorted()
+    }
+}
