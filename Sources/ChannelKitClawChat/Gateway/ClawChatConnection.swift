@@ -220,7 +220,11 @@ public actor ClawChatConnection: AccountConnection {
                 logger.info("no replay.done within \(configuration.handshakeTimeout); delivering the replay so far", source: "ClawChat")
                 await finishReplay(generation: gen)
             }
-            if let interval = configuration.keepaliveInterval {
+            guard let interval = configuration.keepaliveInterval else {
+                if session.replaying { continue }
+                return   // handshake and replay done, no keepalive: nothing left to watch
+            }
+            do {
                 if let last = lastInboundAt, now.timeIntervalSince(last) >= 2 * interval.seconds + 1 {
                     logger.warning("nothing received for \(now.timeIntervalSince(last)) s; closing the stale socket", source: "ClawChat")
                     await closeSession(gen, outcome: .reconnect(after: nil, reason: "socket went silent"))

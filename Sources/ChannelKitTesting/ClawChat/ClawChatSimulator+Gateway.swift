@@ -3,7 +3,7 @@ import ChannelKit
 
 extension ClawChatSimulator {
     /// Serves one upgraded connection: challenge, connect, hello, replay, frames.
-    func serveWebSocket(_ connection: LoopbackWebSocketServer.Connection) async {
+    func serveWebSocket(_ connection: LoopbackWebSocketServer.Connection, tcp: LoopbackTCPConnection) async {
         let (outbox, continuation) = AsyncStream.makeStream(of: ClawChatSimulatorOutgoing.self)
         let now = configuration.time.now()
         let (sessionID, nonce) = state.withLock { s -> (Int, String) in
@@ -21,6 +21,9 @@ extension ClawChatSimulator {
                     case .ping: try? await connection.ping()
                     case .close(let code, let reason): await connection.close(code: WebSocketCloseCode(code), reason: reason)
                     case .abort:
+                        // FIN first: it leaves at once, while the RST of abort() may wait
+                        // until the loopback poller next wakes. Either way: no close frame (1006).
+                        tcp.shutdownWrite()
                         connection.abort()
                         return
                     }
@@ -162,8 +165,10 @@ extension ClawChatSimulator {
         let payload = members["payload"] ?? .object([:])
         guard let chatID = members["chat_id"]?.stringValue, !chatID.isEmpty else { return }   // dropped silently
         let messageID = payload["message_id"]?.stringValue ?? "msg-" + Self.ulid(now, &s)
+        let legacy = s.legacyErrorField.contains(userID)
         func reject(_ code: String, _ reason: String) {
-            session.outbox.yield(.text(Self.errorFrame(trace: trace, chatID: chatID, messageID: messageID, code: code, reason: reason, now: now)))
+            session.outbox.yield(.text(Self.errorFrame(trace: trace, chatID: chatID, messageID: messageID, code: code, reason: reason,
+                                                       legacy: legacy, now: now)))
         }
         if messageID.utf8.count > 512 { return reject("message_id_too_long", "message_id is over 512 bytes") }
         guard let chat = s.chats[chatID] else { return reject("chat_not_found", "no such chat") }
@@ -199,16 +204,22 @@ extension ClawChatSimulator {
             s.droppedAcks[userID] = dropping - 1
             return
         }
+        var ackedID = messageID
+        if let corrupt = s.corruptAcks[userID], corrupt > 0 {
+            s.corruptAcks[userID] = corrupt - 1
+            ackedID = "msg-" + Self.ulid(now, &s)
+        }
         session.outbox.yield(.text(Self.encode(.object([
             "version": "2", "event": "message.ack", "trace_id": .string(trace), "chat_id": .string(chatID),
             "emitted_at": .number(Self.millis(now)),
-            "payload": .object(["message_id": .string(messageID), "accepted_at": .number(Self.millis(now))]),
+            "payload": .object(["message_id": .string(ackedID), "accepted_at": .number(Self.millis(now))]),
         ]))))
     }
 
-    static func errorFrame(trace: String, chatID: String?, messageID: String?, code: String, reason: String, now: Date) -> String {
+    static func errorFrame(trace: String, chatID: String?, messageID: String?, code: String, reason: String, legacy: Bool = false,
+                           now: Date) -> String {
         var payload: [String: JSONValue] = ["code": .string(code), "rejected_at": .number(millis(now))]
-        if !reason.isEmpty { payload["reason"] = .string(reason) }
+        if !reason.isEmpty { payload[legacy ? "message" : "reason"] = .string(reason) }
         if let messageID { payload["message_id"] = .string(messageID) }
         var frame: [String: JSONValue] = ["version": "2", "event": "message.error", "trace_id": .string(trace), "payload": .object(payload)]
         if let chatID {

@@ -40,7 +40,7 @@ extension ClawChatSimulator {
         return .takeOver { [weak self] tcp in
             do { try await tcp.write(WebSocketHandshake.switchingProtocolsBytes(for: upgrade)) } catch { return }
             let connection = LoopbackWebSocketServer.Connection(tcp: tcp, request: upgrade, maximumMessageSize: maximum)
-            await self?.serveWebSocket(connection)
+            await self?.serveWebSocket(connection, tcp: tcp)
         }
     }
 
@@ -68,7 +68,7 @@ extension ClawChatSimulator {
         let hadAuthorization = request.headers.contains("Authorization")
         // Record first, then (maybe) wait at the hold, then answer.
         let (index, gate) = state.withLock { s -> (Int, AsyncGate?) in
-            s.refreshes.append(RefreshRecord(userID: s.refreshTokens[token], refreshToken: token, deviceID: device, hadAuthorization: hadAuthorization, code: nil))
+            s.refreshes.append(RefreshRecord(userID: s.refreshTokens[token] ?? s.spentRefreshTokens[token]?.owner, refreshToken: token, deviceID: device, hadAuthorization: hadAuthorization, code: nil))
             if let owner = s.refreshTokens[token] { s.accounts[owner]?.refreshCount += 1 }
             return (s.refreshes.count - 1, s.refreshGate)
         }
@@ -83,6 +83,12 @@ extension ClawChatSimulator {
             }
             guard !token.isEmpty else { return answer(400, "refresh_token is required") }
             guard let device, !device.isEmpty, device.utf8.count <= 128 else { return answer(400, "X-Device-Id is required") }
+            if s.refreshTokens[token] == nil, let grace = configuration.refreshReplayGrace, var spent = s.spentRefreshTokens[token],
+               spent.replays < grace.count, now.timeIntervalSince(spent.spentAt) <= grace.window.seconds {
+                spent.replays += 1
+                s.spentRefreshTokens[token] = spent
+                return answer(0, "ok", .object(["access_token": .string(spent.access), "refresh_token": .string(spent.refresh)]))
+            }
             guard let owner = s.refreshTokens[token] else { return answer(10003, "refresh token invalid or revoked") }
             if var scripts = s.refreshScripts[owner], !scripts.isEmpty {
                 let script = scripts.removeFirst()
@@ -104,6 +110,7 @@ extension ClawChatSimulator {
             let refresh = Self.mintRefreshToken(&s)
             s.accessTokens[access] = .init(userID: owner, expiresAt: now.addingTimeInterval(lifetime))
             s.refreshTokens[refresh] = owner
+            s.spentRefreshTokens[token] = (owner, now, access, refresh, 0)
             entry.account.accessToken = access
             entry.account.refreshToken = refresh
             s.accounts[owner] = entry

@@ -59,6 +59,10 @@ public final class ClawChatSimulator: Sendable {
         public var echoToSender: Bool
         /// Largest media upload in bytes (answers 413/`41301` above). Default 100 MiB.
         public var maximumUploadSize: Int
+        /// How often a spent refresh token may be replayed (answered with the pair it
+        /// already bought), and for how long after it was spent: newer servers allow 2
+        /// replays within about 90 s. Default `nil`: a spent token answers `10003`.
+        public var refreshReplayGrace: (count: Int, window: Duration)?
 
         /// Creates a configuration; every parameter defaults to the value documented on
         /// its property.
@@ -70,8 +74,10 @@ public final class ClawChatSimulator: Sendable {
             maximumFrameSize: Int = 8 << 20,
             grantsAckMode: Bool = true,
             echoToSender: Bool = true,
-            maximumUploadSize: Int = 100 << 20
+            maximumUploadSize: Int = 100 << 20,
+            refreshReplayGrace: (count: Int, window: Duration)? = nil
         ) {
+            self.refreshReplayGrace = refreshReplayGrace
             self.time = time
             self.accessTokenLifetime = accessTokenLifetime
             self.handshakeTimeout = handshakeTimeout
@@ -304,6 +310,36 @@ public final class ClawChatSimulator: Sendable {
     /// The user's next `count` sends are accepted and stored but never acked.
     public func dropNextAcks(userID: String, count: Int = 1) {
         state.withLock { s in s.droppedAcks[userID, default: 0] += count }
+    }
+
+    /// The user's next `count` acks carry a wrong `payload.message_id`.
+    public func corruptNextAcks(userID: String, count: Int = 1) {
+        state.withLock { s in s.corruptAcks[userID, default: 0] += count }
+    }
+
+    /// `message.error` frames to the user carry the legacy `message` field instead of `reason`.
+    public func useLegacyErrorField(userID: String) {
+        state.withLock { s in _ = s.legacyErrorField.insert(userID) }
+    }
+
+    /// A new activation of the account: a fresh pair; the old refresh token dies (the old
+    /// access tokens stay valid until they expire or are expired).
+    @discardableResult
+    public func reactivate(userID: String) -> Account? {
+        let now = configuration.time.now()
+        let lifetime = configuration.accessTokenLifetime.seconds
+        return state.withLock { s -> Account? in
+            guard var entry = s.accounts[userID] else { return nil }
+            s.refreshTokens = s.refreshTokens.filter { $0.value != userID }
+            let access = Self.mintAccessToken(userID: userID, deviceID: entry.account.deviceID, now: now, lifetime: lifetime, state: &s)
+            let refresh = Self.mintRefreshToken(&s)
+            s.accessTokens[access] = .init(userID: userID, expiresAt: now.addingTimeInterval(lifetime))
+            s.refreshTokens[refresh] = userID
+            entry.account.accessToken = access
+            entry.account.refreshToken = refresh
+            s.accounts[userID] = entry
+            return entry.account
+        }
     }
 
     /// Holds every `POST /v1/auth/refresh` until ``releaseRefreshes()``.

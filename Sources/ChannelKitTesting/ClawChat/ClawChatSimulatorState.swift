@@ -72,6 +72,10 @@ struct ClawChatSimulatorState {
     var helloFailScripts: [String: [String]] = [:]
     var sendErrorScripts: [String: [(code: String, reason: String)]] = [:]
     var droppedAcks: [String: Int] = [:]
+    var corruptAcks: [String: Int] = [:]
+    var legacyErrorField: Set<String> = []
+    /// Spent refresh tokens: when, the pair they bought, how often replayed since.
+    var spentRefreshTokens: [String: (owner: String, spentAt: Date, access: String, refresh: String, replays: Int)] = [:]
     var ackEpoch = 1
     var counter: UInt64 = 0
 

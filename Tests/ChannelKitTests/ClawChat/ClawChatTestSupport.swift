@@ -1,0 +1,175 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import ChannelKit
+@testable import ChannelKitClawChat
+import ChannelKitTesting
+
+/// Records what a connection reports, like the gateway would: messages deduplicated on
+/// their `dedupKeys` (per account), identity written to the cell.
+final class ClawChatEventLog: Sendable {
+    let messages = TestRecorder<InboundMessage>()
+    let duplicates = TestRecorder<InboundMessage>()
+    let states = TestRecorder<AccountState>()
+    let errors = TestRecorder<ChannelError>()
+    let platformEvents = TestRecorder<(type: String, payload: JSONValue, isKnown: Bool)>()
+    let identities = TestRecorder<AccountIdentity?>()
+    let identity = AccountIdentityCell()
+    private let seen = Mutex<Set<String>>([])
+    let appliesIdentity: Mutex<Bool>
+
+    init(appliesIdentity: Bool = true) {
+        self.appliesIdentity = Mutex(appliesIdentity)
+    }
+
+    var sink: AccountEventSink {
+        AccountEventSink { [self] event in
+            switch event {
+            case .message(let message):
+                let fresh = seen.withLock { seen in
+                    guard !message.dedupKeys.contains(where: seen.contains) else { return false }
+                    seen.formUnion(message.dedupKeys)
+                    return true
+                }
+                if fresh { messages.record(message) } else { duplicates.record(message) }
+                return fresh
+            case .state(let state): states.record(state)
+            case .identity(let identity):
+                identities.record(identity)
+                if appliesIdentity.withLock({ $0 }) { self.identity.set(identity) }
+            case .platform(let type, let payload, let isKnown): platformEvents.record((type, payload, isKnown))
+            case .error(let error): errors.record(error)
+            }
+            return true
+        }
+    }
+}
+
+/// Runs `connection.run()` in a loop like the runtime: `.failed` ends it; a positive
+/// `after` is slept on the test clock; `nil`/zero reconnects at once (bounded).
+final class ClawChatRunner: Sendable {
+    let outcomes = TestRecorder<AccountRunOutcome>()
+    let thrown = TestRecorder<String>()
+    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    init(_ connection: ClawChatConnection, clock: TestClock, maximumRuns: Int = 50) {
+        let outcomes = outcomes, thrown = thrown
+        let t = Task {
+            for _ in 0..<maximumRuns {
+                if Task.isCancelled { return }
+                do {
+                    let outcome = try await connection.run()
+                    outcomes.record(outcome)
+                    switch outcome {
+                    case .failed: return
+                    case .reconnect(let after, _):
+                        if let after, after > .zero { try await clock.sleep(for: after) } else { await Task.yield() }
+                    }
+                } catch {
+                    if Task.isCancelled { return }
+                    thrown.record("\(error)")
+                    await Task.yield()
+                }
+            }
+        }
+        task.withLock { $0 = t }
+    }
+
+    /// Cancels the loop and waits for it to end.
+    func stop() async {
+        let t = task.withLock { $0 }
+        t?.cancel()
+        await t?.value
+    }
+
+    var finished: Bool { outcomes.all.contains { if case .failed = $0 { return true } else { return false } } }
+}
+
+/// A simulator, real loopback transports and a virtual clock for one test.
+struct ClawChatHarness {
+    let clock: TestClock
+    let simulator: ClawChatSimulator
+    let http: URLSessionHTTPTransport
+    let webSocket: any WebSocketTransport
+    let logs: CapturingLogHandler
+
+    init(simulator configuration: ClawChatSimulator.Configuration? = nil) throws {
+        let clock = TestClock()
+        var config = configuration ?? ClawChatSimulator.Configuration()
+        config.time = clock.timeSource
+        if configuration == nil { config.handshakeTimeout = nil }
+        self.clock = clock
+        self.simulator = ClawChatSimulator(configuration: config)
+        try simulator.start()
+        self.http = URLSessionHTTPTransport()
+        self.webSocket = CurlWebSocketTransport()
+        self.logs = CapturingLogHandler()
+    }
+
+    /// Adapter tuning for tests: no jitter, no keepalive unless asked.
+    static func adapterConfiguration(keepalive: Duration? = nil) -> ClawChatAdapter.Configuration {
+        var configuration = ClawChatAdapter.Configuration(keepaliveInterval: keepalive)
+        configuration.refresh.random = { 0.5 }
+        return configuration
+    }
+
+    func settings(_ account: ClawChatSimulator.Account, userID: String? = nil, deviceID: String? = nil,
+                  wsDeviceID: String? = nil) -> ClawChatAccountSettings {
+        ClawChatAccountSettings(baseURL: simulator.baseURL, accessToken: Secret(account.accessToken),
+                                refreshToken: Secret(account.refreshToken), deviceID: deviceID ?? account.deviceID,
+                                wsDeviceID: wsDeviceID, userID: userID)
+    }
+
+    func connection(_ accountID: String, settings: ClawChatAccountSettings, store: any StateStore = InMemoryStateStore(),
+                    events: ClawChatEventLog = ClawChatEventLog(),
+                    configuration: ClawChatAdapter.Configuration = ClawChatHarness.adapterConfiguration()) throws -> ClawChatConnection {
+        let context = AccountContext(
+            account: AccountKey(.clawchat, AccountID(accountID)), time: clock.timeSource, logger: logs.logger(level: .trace),
+            store: store, http: http, webSocket: webSocket, tokenCache: TokenCache(), events: events.sink, identity: events.identity)
+        let adapter = ClawChatAdapter(configuration: configuration)
+        guard let connection = try adapter.makeConnection(settings: settings, context: context) as? ClawChatConnection else {
+            throw ChannelError(.invalidState, "not a ClawChatConnection")
+        }
+        return connection
+    }
+
+    func shutdown() async {
+        http.shutdown()
+        await simulator.shutdown()
+    }
+}
+
+/// Waits in scheduling turns (never real sleeps) for `condition`; records an issue if it
+/// never holds.
+@discardableResult
+func eventually(_ what: String = "condition", turns: Int = 3_000_000, sourceLocation: SourceLocation = #_sourceLocation,
+                _ condition: () -> Bool) async -> Bool {
+    for _ in 0..<turns {
+        if condition() { return true }
+        await Task.yield()
+    }
+    if condition() { return true }
+    Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+    return false
+}
+
+/// The `ChannelError` thrown by `body`, or `nil`.
+func channelError<T>(_ body: () async throws -> T) async -> ChannelError? {
+    do {
+        _ = try await body()
+        return nil
+    } catch let error as ChannelError {
+        return error
+    } catch {
+        Issue.record("not a ChannelError: \(error)")
+        return nil
+    }
+}
+
+extension AccountRunOutcome {
+    var after: Duration?? {
+        if case .reconnect(let after, _) = self { return .some(after) }
+        return .none
+    }
+    var isFailed: Bool { if case .failed = self { return true } else { return false } }
+}
