@@ -105,7 +105,9 @@ extension ClawChatConnection {
             if await boot.coordinator.credentials.accessToken != current.token {
                 return .reconnect(after: .zero, reason: "hello-fail with a token already rotated; reconnecting with the new one")
             }
-            let outcome = await boot.coordinator.refresh(reason: "hello-fail")
+            guard let outcome = await ClawChatRefreshWaiter.refresh(boot.coordinator, reason: "hello-fail") else {
+                return .reconnect(after: nil, reason: "cancelled while refreshing after hello-fail")
+            }
             if let failed = await failIfPermanent(outcome) { return failed }
             if case .success = outcome {
                 return .reconnect(after: .zero, reason: "access token refreshed after hello-fail")

@@ -116,7 +116,7 @@ public actor ClawChatConnection: AccountConnection {
         }
         if let permanentFailure { return .failed(reason: permanentFailure) }
         if await boot.coordinator.isNearExpiry() {
-            let outcome = await boot.coordinator.refresh(reason: "startup")
+            guard let outcome = await ClawChatRefreshWaiter.refresh(boot.coordinator, reason: "startup") else { throw CancellationError() }
             if let failed = await failIfPermanent(outcome) { return failed }
         }
         let pair = await boot.coordinator.credentials
@@ -235,13 +235,40 @@ public actor ClawChatConnection: AccountConnection {
         }
     }
 
-    /// The proactive refresh for the session's lifetime; a rotation reconnects.
+    /// The proactive refresh for the session's lifetime, on the JWT schedule (with ±5 min
+    /// jitter), retrying transient failures with the coordinator's backoff. A rotation
+    /// closes the socket so the run returns `.reconnect(after: .zero)` and the next run
+    /// connects with the new token. Returns `.failed` on a permanent failure; ends at once
+    /// when cancelled (a refresh in flight still completes and is stored).
     func proactiveRefresh(_ coordinator: RefreshCoordinator, generation gen: Int) async -> AccountRunOutcome? {
-        let outcome = await coordinator.runProactiveRefresh { [weak self] _ in
-            await self?.closeSession(gen, outcome: .reconnect(after: .zero, reason: "access token rotated proactively"))
+        let refresh = coordinator.configuration
+        let time = context.time
+        var backoff = Backoff(refresh.transientRetry)
+        while !Task.isCancelled {
+            let pair = await coordinator.credentials
+            let unit = refresh.random() * 2 - 1
+            guard let at = refresh.schedule.refreshTime(of: pair.accessToken, activatedAt: pair.activatedAt, unitJitter: unit) else {
+                logger.debug("no token expiry known; proactive refresh not armed", source: "ClawChat")
+                return nil
+            }
+            do { try await time.sleep(untilWall: at) } catch { return nil }
+            guard let outcome = await ClawChatRefreshWaiter.refresh(coordinator, reason: "proactive") else { return nil }
+            switch outcome {
+            case .success:
+                await closeSession(gen, outcome: .reconnect(after: .zero, reason: "access token rotated proactively"))
+                return nil
+            case .transient:
+                let delay = max(backoff.next(unitRandom: refresh.random()), refresh.minimumInterval)
+                do { try await time.sleep(for: delay) } catch { return nil }
+            case .skipped(.minInterval):
+                do { try await time.sleep(for: refresh.minimumInterval) } catch { return nil }
+            case .skipped(.stopped):
+                return nil
+            case .permanent, .skipped:
+                return await failIfPermanent(outcome)
+            }
         }
-        guard let outcome else { return nil }
-        return await failIfPermanent(outcome)
+        return nil
     }
 
     /// Closes the session's socket on purpose; its run returns `outcome`.

@@ -29,7 +29,8 @@ struct ClawChatAPI: Sendable {
             return try await perform(try make(pair.accessToken))
         } catch let error as ChannelError where error.code == .unauthorized {
             if await coordinator.credentials.accessToken == pair.accessToken {
-                let outcome = await coordinator.refresh(reason: "rest-\(error.httpStatus.map(String.init) ?? "unauthorized")")
+                guard let outcome = await ClawChatRefreshWaiter.refresh(
+                    coordinator, reason: "rest-\(error.httpStatus.map(String.init) ?? "unauthorized")") else { throw CancellationError() }
                 switch outcome {
                 case .permanent, .skipped(.rejectedLatch):
                     await onPermanentFailure(outcome)
