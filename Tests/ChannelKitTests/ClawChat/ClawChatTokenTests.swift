@@ -246,6 +246,37 @@ struct ClawChatTokenTests {
         await h.shutdown()
     }
 
+    @Test func aReconnectStormDoesNotBecomeARefreshStorm() async throws {
+        let h = try ClawChatHarness()
+        let agent = h.simulator.addAccount(userID: "usr_agent")
+        let store = InMemoryStateStore()
+        h.simulator.expireAccessToken(userID: "usr_agent")
+        h.simulator.scriptRefreshes(userID: "usr_agent", [.code(1, "internal"), .http(status: 503, body: "busy")])
+        let connection = try h.connection("main", settings: h.settings(agent), store: store)
+        let runner = ClawChatRunner(connection, clock: h.clock, maximumRuns: 40)
+        // Every reconnect hits hello-fail "authentication failed"; within 30 s only one refresh.
+        await eventually("forty reconnects") { runner.outcomes.count == 40 }
+        #expect(h.simulator.connects(userID: "usr_agent").count == 40)
+        #expect(h.simulator.refreshRequestCount(userID: "usr_agent") == 1)
+        await runner.stop()
+
+        // The guard survives a new connection for the account (a reload): still one.
+        await connection.shutdown()
+        let reloaded = try h.connection("main", settings: h.settings(agent), store: store)
+        #expect(try await reloaded.run().after == .some(nil))
+        #expect(h.simulator.refreshRequestCount(userID: "usr_agent") == 1)
+        // After the minimum interval the next attempt goes out (and is transient again).
+        await h.clock.advance(by: .seconds(30))
+        #expect(try await reloaded.run().after == .some(nil))
+        #expect(h.simulator.refreshRequestCount(userID: "usr_agent") == 2)
+        // Then it works, and the account connects with the rotated token.
+        await h.clock.advance(by: .seconds(30))
+        #expect(try await reloaded.run().after == .some(.zero))
+        #expect(h.simulator.refreshRequestCount(userID: "usr_agent") == 3)
+        await reloaded.shutdown()
+        await h.shutdown()
+    }
+
     @Test func twoAccountsNeverExchangeTokensOrDeviceIDs() async throws {
         let h = try ClawChatHarness()
         let a = h.simulator.addAccount(userID: "usr_a")
