@@ -355,6 +355,13 @@ public actor ClawChatConnection: AccountConnection {
         return try await boot.api.usersMe()
     }
 
+    /// `GET /v1/users/me` with the current token (refreshing once on 401/403, joining any
+    /// refresh in flight).
+    /// - Throws: ``ChannelError``: `.unauthorized`, `.refreshPermanent`, `.platform`, …
+    public func fetchOwnUser() async throws -> AccountIdentity {
+        try await bootstrap().api.usersMe()
+    }
+
     /// A configured `userId` that disagrees with the token's `sub` means the token
     /// belongs to another account: refuse to run rather than act as someone else.
     func identityMismatch(_ boot: Bootstrapped) async -> String? {

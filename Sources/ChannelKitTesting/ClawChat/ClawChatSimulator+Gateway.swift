@@ -57,7 +57,7 @@ extension ClawChatSimulator {
                 guard case .text(let text) = message else { continue }
                 if handleUplink(text, session: sessionID) { authenticated.open() }
             }
-            state.withLock { _ = $0.sessions.removeValue(forKey: sessionID) }
+            state.withLock { $0.removeSession(sessionID) }
             authenticated.open()
             continuation.finish()
             group.cancelAll()
@@ -130,9 +130,10 @@ extension ClawChatSimulator {
         guard payload["nonce"]?.stringValue == session.nonce else { return fail("nonce mismatch") }
         guard let record, let owner, !record.revoked, record.expiresAt > now else { return fail("authentication failed") }
         // A newer session takes over the same (user, device).
-        for (otherID, other) in s.sessions where otherID != id && other.userID == owner && other.deviceID == device {
+        for otherID in s.sessionIDs(of: owner) where otherID != id {
+            guard let other = s.sessions[otherID], other.deviceID == device else { continue }
             other.outbox.yield(.close(code: 4001, reason: "session replaced"))
-            s.sessions[otherID]?.userID = nil
+            s.setUser(nil, ofSession: otherID)
         }
         session.userID = owner
         session.deviceID = device
@@ -156,6 +157,7 @@ extension ClawChatSimulator {
         session.outbox.yield(.text(Self.encode(.object(["version": "2", "event": "replay.done", "trace_id": "replay",
                                                          "emitted_at": .number(Self.millis(now)), "payload": .object([:])]))))
         s.sessions[id] = session
+        s.setUser(owner, ofSession: id)
     }
 
     private func accept(event: String, members: [String: JSONValue], text: String, session: ClawChatSimulatorState.Session, now: Date,

@@ -170,7 +170,7 @@ public final class ClawChatSimulator: Sendable {
         let now = configuration.time.now()
         return state.withLock { s in
             let id = chatID ?? "cnv_" + Self.ulid(now, &s)
-            s.chats[id] = .init(type: type, members: members)
+            s.addChat(id, type: type, members: members)
             return id
         }
     }
@@ -178,7 +178,7 @@ public final class ClawChatSimulator: Sendable {
     /// The direct chat between two users, created when missing.
     public func directChat(_ a: String, _ b: String) -> String {
         if let existing = state.withLock({ s in
-            s.chats.first { $0.value.type == .direct && Set($0.value.members) == Set([a, b]) }?.key
+            s.directChats[ClawChatSimulatorState.directKey(a, b)]
         }) { return existing }
         return addChat(type: .direct, members: [a, b])
     }
@@ -205,7 +205,7 @@ public final class ClawChatSimulator: Sendable {
         if let chatID {
             chat = chatID
             state.withLock { s in
-                if s.chats[chatID] == nil { s.chats[chatID] = .init(type: chatType, members: [toUser, fromUser]) }
+                if s.chats[chatID] == nil { s.addChat(chatID, type: chatType, members: [toUser, fromUser]) }
                 if s.chats[chatID]?.members.contains(toUser) == false { s.chats[chatID]?.members.append(toUser) }
             }
         } else if chatType == .group {

@@ -79,7 +79,31 @@ struct ClawChatSimulatorState {
     var ackEpoch = 1
     var counter: UInt64 = 0
 
+    /// Authenticated sessions per user (an index over ``sessions``).
+    var sessionsByUser: [String: Set<Int>] = [:]
+    /// Direct chats by their two members (sorted, joined by NUL).
+    var directChats: [String: String] = [:]
+
     func sessionIDs(of userID: String) -> [Int] {
-        sessions.filter { $0.value.userID == userID }.map(\.key).sorted()
+        (sessionsByUser[userID] ?? []).sorted()
+    }
+
+    /// Sets or clears the authenticated user of a session, keeping the index.
+    mutating func setUser(_ userID: String?, ofSession id: Int) {
+        if let old = sessions[id]?.userID { sessionsByUser[old]?.remove(id) }
+        sessions[id]?.userID = userID
+        if let userID { sessionsByUser[userID, default: []].insert(id) }
+    }
+
+    mutating func removeSession(_ id: Int) {
+        if let old = sessions[id]?.userID { sessionsByUser[old]?.remove(id) }
+        sessions[id] = nil
+    }
+
+    static func directKey(_ a: String, _ b: String) -> String { a < b ? a + "\u{0}" + b : b + "\u{0}" + a }
+
+    mutating func addChat(_ id: String, type: ClawChatSimulator.ChatType, members: [String]) {
+        chats[id] = Chat(type: type, members: members)
+        if type == .direct, members.count == 2 { directChats[Self.directKey(members[0], members[1])] = id }
     }
 }
