@@ -108,15 +108,17 @@ struct ClawChatSendTests {
         let h = try ClawChatHarness()
         let (connection, runner, _, chat) = try await connected(h)
         h.simulator.dropNextAcks(userID: "usr_agent", count: 3)
-        let send = Task { try await connection.send(.text("hello?"), to: DeliveryTarget(peer: Peer(.direct, chat))) }
+        let outcome = TestRecorder<ChannelError?>()
+        Task { outcome.record(await channelError { try await connection.send(.text("hello?"), to: DeliveryTarget(peer: Peer(.direct, chat))) }) }
         await eventually("first") { h.simulator.sentMessages(userID: "usr_agent").count == 1 }
-        await h.clock.advance(by: .seconds(15))
-        await eventually("second") { h.simulator.sentMessages(userID: "usr_agent").count == 2 }
-        await h.clock.advance(by: .seconds(15))
-        await eventually("third") { h.simulator.sentMessages(userID: "usr_agent").count == 3 }
-        await h.clock.advance(by: .seconds(15))
-        let error = await channelError { try await send.value }
-        #expect(error?.code == .timeout)
+        let start = h.clock.now
+        await advance(h.clock, upTo: .seconds(20), "second transmission") { h.simulator.sentMessages(userID: "usr_agent").count == 2 }
+        #expect(start.duration(to: h.clock.now) >= .seconds(15))
+        await advance(h.clock, upTo: .seconds(20), "third transmission") { h.simulator.sentMessages(userID: "usr_agent").count == 3 }
+        await advance(h.clock, upTo: .seconds(20), "timeout") { outcome.count == 1 }
+        #expect(start.duration(to: h.clock.now) >= .seconds(45))
+        #expect(outcome.all.first??.code == .timeout)
+        #expect(h.simulator.sentMessages(userID: "usr_agent").count == 3)
         let frames = Set(h.simulator.sentMessages(userID: "usr_agent").map(\.frame))
         #expect(frames.count == 1)
         await runner.stop()

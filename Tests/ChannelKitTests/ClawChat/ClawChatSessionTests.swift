@@ -194,11 +194,15 @@ struct ClawChatSessionTests {
         await eventually("4001 outcome") { runner.outcomes.count == 1 }
         if runner.outcomes.count == 0 { for line in h.logs.lines { print(line) } }
         #expect(runner.outcomes.all.first?.after == .some(.seconds(5)))
-        await h.clock.advance(by: .seconds(5))
+        await h.clock.waitForSleepers(1)   // the runner's wait
+        await h.clock.advance(by: .seconds(4))
+        #expect(h.simulator.connects(userID: "usr_agent").count == 1)
+        await h.clock.advance(by: .seconds(1))
         await eventually("reconnected") { h.simulator.connects(userID: "usr_agent").count == 2 && h.simulator.liveSessionCount(userID: "usr_agent") == 1 }
         h.simulator.close(userID: "usr_agent", code: 4002, reason: #"{"retry_after_ms":120000}"#)
         await eventually("4002 outcome") { runner.outcomes.count == 2 }
         #expect(runner.outcomes.all.dropFirst().first?.after == .some(.seconds(120)))
+        await h.clock.waitForSleepers(1)
         await h.clock.advance(by: .seconds(120))
         await eventually("reconnected") { h.simulator.connects(userID: "usr_agent").count == 3 && h.simulator.liveSessionCount(userID: "usr_agent") == 1 }
         h.simulator.dropConnections(userID: "usr_agent")
@@ -220,6 +224,7 @@ struct ClawChatSessionTests {
         let runner = ClawChatRunner(connection, clock: h.clock)
         await eventually("connected") { events.states.all.contains(.connected) }
         h.simulator.ping(userID: "usr_agent")   // RFC 6455 ping: answered by the transport
+        await h.clock.waitForSleepers(2)   // watchdog tick and proactive refresh
         await h.clock.advance(by: .seconds(30))
         await eventually("json ping") { h.simulator.uplinkFrames(userID: "usr_agent").contains { $0.contains(#""event":"ping""#) } }
         await eventually("activity") { (events.sink.lastActivity ?? .distantPast) >= .distantPast }

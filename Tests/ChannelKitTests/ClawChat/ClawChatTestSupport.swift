@@ -154,6 +154,26 @@ func eventually(_ what: String = "condition", turns: Int = 3_000_000, sourceLoca
     return false
 }
 
+/// Moves the virtual clock in `step`s (up to `limit`) until `condition` holds, letting
+/// real I/O land between steps. Robust against a sleeper that registers a little after
+/// the event the test waited for. Records an issue if the condition never holds.
+@discardableResult
+func advance(_ clock: TestClock, step: Duration = .seconds(1), upTo limit: Duration, _ what: String = "condition",
+             sourceLocation: SourceLocation = #_sourceLocation, until condition: () -> Bool) async -> Bool {
+    var elapsed = Duration.zero
+    while true {
+        for _ in 0..<20_000 {
+            if condition() { return true }
+            await Task.yield()
+        }
+        if elapsed >= limit { break }
+        await clock.advance(by: step)
+        elapsed += step
+    }
+    Issue.record("\(what) did not happen within \(limit) of virtual time", sourceLocation: sourceLocation)
+    return false
+}
+
 /// The `ChannelError` thrown by `body`, or `nil`.
 func channelError<T>(_ body: () async throws -> T) async -> ChannelError? {
     do {

@@ -56,6 +56,7 @@ struct ClawChatTokenTests {
         h.simulator.expireAccessToken(userID: "usr_agent")
         h.simulator.holdRefreshes()
         // 1: the proactive timer (exp − 2 h for a 24 h token).
+        await h.clock.waitForSleepers(2)   // the session's watchdog tick and its proactive refresh
         await h.clock.advance(by: .seconds(22 * 3600))
         await eventually("proactive refresh held") { h.simulator.heldRefreshCount == 1 }
         // 2: hello-fail "authentication failed" on the reconnect.
@@ -111,6 +112,7 @@ struct ClawChatTokenTests {
         let connection = try h.connection("main", settings: h.settings(agent), store: store, events: events)
         let runner = ClawChatRunner(connection, clock: h.clock)
         await eventually("connected") { events.states.all.contains(.connected) }
+        await h.clock.waitForSleepers(2)
         await h.clock.advance(by: .seconds(22 * 3600 - 60))
         #expect(h.simulator.refreshRequestCount(userID: "usr_agent") == 0)
         await h.clock.advance(by: .seconds(60))
@@ -195,7 +197,7 @@ struct ClawChatTokenTests {
         _ = try await connection.discoverIdentity()
         await store.failNextSaves(1)
         h.simulator.expireAccessToken(userID: "usr_agent")
-        let runner = ClawChatRunner(connection, clock: h.clock)
+        let runner = ClawChatRunner(connection, clock: h.clock, maximumRuns: 1_000_000)
         await eventually("first refresh attempted") { runner.outcomes.count >= 1 }
         #expect(h.simulator.refreshRequestCount(userID: "usr_agent") == 1)
         let boot = try await connection.bootstrap()
