@@ -82,7 +82,7 @@ extension ClawChatConnection {
         guard var current = session, current.generation == gen, !current.ready else { return }
         current.ready = true
         current.ackDseq = configuration.protocolV2 && frame.payload["ack_mode"]?.stringValue == "dseq"
-        current.ackEpoch = frame.payload["ack_epoch"]
+        current.ackEpoch = ClawChatWire.AckEpoch(frame.payload["ack_epoch"])
         current.replaying = true
         current.replayStartedAt = context.time.now()
         session = current

@@ -45,7 +45,7 @@ public actor ClawChatConnection: AccountConnection {
         var connectSent = false
         var ready = false
         var ackDseq = false
-        var ackEpoch: JSONValue?
+        var ackEpoch: ClawChatWire.AckEpoch?
         var replaying = false
         var replayStartedAt: Date?
         var replayBuffer: [(message: InboundMessage, dseq: Int?)] = []
@@ -393,16 +393,34 @@ public actor ClawChatConnection: AccountConnection {
         }
         do {
             let socket = try await context.webSocket.connect(WebSocketRequest(url: settings.websocketURL))
-            var sawChallenge = false
-            for try await message in socket.messages {
-                if case .text(let text) = message, let frame = try? ClawChatFrame.decode(text), frame.event == "connect.challenge" {
-                    sawChallenge = true
+            let time = context.time
+            let timeout = configuration.handshakeTimeout
+            let sawChallenge = await withTaskGroup(of: Bool?.self) { group in
+                group.addTask {
+                    do {
+                        for try await message in socket.messages {
+                            if case .text(let text) = message, let frame = try? ClawChatFrame.decode(text) {
+                                return frame.event == "connect.challenge"
+                            }
+                            return false
+                        }
+                    } catch {}
+                    return false
                 }
-                break
+                group.addTask {
+                    do { try await time.sleep(for: timeout) } catch { return nil }
+                    return false
+                }
+                var result = false
+                for await value in group {
+                    if let value { result = value; break }
+                }
+                group.cancelAll()
+                return result
             }
             await socket.close(code: .normalClosure, reason: "")
             probe.gatewayReachable = sawChallenge
-            if !sawChallenge { probe.problems.append("the WebSocket endpoint did not send connect.challenge") }
+            if !sawChallenge { probe.problems.append("the WebSocket endpoint did not send connect.challenge within \(timeout)") }
         } catch {
             probe.gatewayReachable = false
             probe.problems.append(Redactor.redact("WebSocket: \(error)"))

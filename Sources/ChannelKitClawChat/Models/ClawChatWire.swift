@@ -32,7 +32,25 @@ enum ClawChatWire {
 
     struct DseqAckPayload: Encodable {
         var dseq: Int
-        var ack_epoch: JSONValue?
+        var ack_epoch: AckEpoch?
+    }
+
+    /// `ack_epoch` echoed as the server sent it (an integer or a string).
+    enum AckEpoch: Encodable, Sendable, Equatable {
+        case int(Int)
+        case string(String)
+
+        init?(_ value: JSONValue?) {
+            if let i = value?.intValue { self = .int(i) } else if let s = value?.stringValue { self = .string(s) } else { return nil }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .int(let i): try c.encode(i)
+            case .string(let s): try c.encode(s)
+            }
+        }
     }
 
     struct EmptyPayload: Encodable {}

@@ -143,6 +143,7 @@ struct ClawChatSessionTests {
         await eventually("replay.done") { events.platformEvents.all.contains { $0.type == "replay.done" && $0.isKnown } }
         // Every dseq was acked, so a reconnect replays nothing…
         await eventually("three dseq acks") { h.simulator.uplinkFrames(userID: "usr_agent").filter { $0.contains(#""event":"ack""#) }.count == 3 }
+        #expect(h.simulator.uplinkFrames(userID: "usr_agent").filter { $0.contains(#""event":"ack""#) }.allSatisfy { $0.contains(#""ack_epoch":1"#) })
         h.simulator.dropConnections(userID: "usr_agent")
         await eventually("second session") { h.simulator.connects(userID: "usr_agent").count == 2 && events.states.all.filter { $0 == .connected }.count == 2 }
         // …and a duplicate delivery of the same message_id is dropped by the dedup key.

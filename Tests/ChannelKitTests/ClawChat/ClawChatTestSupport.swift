@@ -162,7 +162,7 @@ func advance(_ clock: TestClock, step: Duration = .seconds(1), upTo limit: Durat
              sourceLocation: SourceLocation = #_sourceLocation, until condition: () -> Bool) async -> Bool {
     var elapsed = Duration.zero
     while true {
-        for _ in 0..<20_000 {
+        for _ in 0..<(elapsed >= limit ? 500_000 : 2_000) {
             if condition() { return true }
             await Task.yield()
         }
