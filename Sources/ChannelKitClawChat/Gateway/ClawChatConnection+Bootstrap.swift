@@ -76,7 +76,8 @@ extension ClawChatConnection {
         let api = ClawChatAPI(
             settings: settings, account: account, http: context.http, time: context.time, coordinator: coordinator,
             restDeviceID: restDeviceID, requestTimeout: .seconds(30),
-            onPermanentFailure: { [weak self] outcome in await self?.markPermanentFailure(outcome) })
+            onPermanentFailure: { [weak self] outcome in await self?.markPermanentFailure(outcome) },
+            onRotated: { [weak self] in await self?.reconnectIfTokenChanged() })
         if pair.accessToken.isEmpty || pair.refreshToken.isEmpty {
             permanentFailure = Self.reactivationRequired
             logger.error("stored tokens are blank; the account needs re-activation", source: "ClawChat")

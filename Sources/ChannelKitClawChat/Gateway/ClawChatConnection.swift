@@ -271,6 +271,13 @@ public actor ClawChatConnection: AccountConnection {
         return nil
     }
 
+    /// After a rotation outside the session (a REST 401/403): the live socket was opened
+    /// with the old token, so it is closed and the run reconnects at once with the new one.
+    func reconnectIfTokenChanged() async {
+        guard let session, let boot, await boot.coordinator.credentials.accessToken != session.token else { return }
+        await closeSession(session.generation, outcome: .reconnect(after: .zero, reason: "access token rotated; reconnecting with it"))
+    }
+
     /// Closes the session's socket on purpose; its run returns `outcome`.
     func closeSession(_ gen: Int, outcome: AccountRunOutcome) async {
         guard var current = session, current.generation == gen else { return }

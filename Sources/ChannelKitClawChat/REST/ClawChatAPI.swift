@@ -14,6 +14,8 @@ struct ClawChatAPI: Sendable {
     let requestTimeout: Duration
     /// Told when a refresh triggered here was permanently rejected.
     let onPermanentFailure: @Sendable (RefreshOutcome) async -> Void
+    /// Told when a refresh triggered here rotated the pair (the socket reconnects with it).
+    let onRotated: @Sendable () async -> Void
 
     /// Runs an authorized call built by `make` for the current access token.
     ///
@@ -36,6 +38,8 @@ struct ClawChatAPI: Sendable {
                     await onPermanentFailure(outcome)
                     throw ChannelError(.refreshPermanent, "ClawChat refresh was permanently rejected; re-activation required",
                                        account: account, underlying: error)
+                case .success:
+                    await onRotated()
                 default:
                     break
                 }

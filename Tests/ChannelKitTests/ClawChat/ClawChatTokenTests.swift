@@ -144,6 +144,25 @@ struct ClawChatTokenTests {
         await h.shutdown()
     }
 
+    @Test func aRotationCausedByARESTCallReconnectsTheSocketWithTheNewToken() async throws {
+        let h = try ClawChatHarness()
+        let agent = h.simulator.addAccount(userID: "usr_agent")
+        let events = ClawChatEventLog()
+        let connection = try h.connection("main", settings: h.settings(agent), events: events)
+        let runner = ClawChatRunner(connection, clock: h.clock)
+        await eventually("connected") { h.simulator.liveSessionCount(userID: "usr_agent") == 1 }
+        h.simulator.expireAccessToken(userID: "usr_agent")
+        #expect(try await connection.fetchOwnUser().id == "usr_agent")
+        await eventually("reconnected with the new token") {
+            h.simulator.connects(userID: "usr_agent").count == 2 && h.simulator.liveSessionCount(userID: "usr_agent") == 1
+        }
+        #expect(h.simulator.connects(userID: "usr_agent").last?.token == h.simulator.account("usr_agent")?.accessToken)
+        #expect(runner.outcomes.all.first?.after == .some(.zero))
+        #expect(h.simulator.refreshRequestCount(userID: "usr_agent") == 1)
+        await runner.stop()
+        await h.shutdown()
+    }
+
     @Test func permanentFailureBlanksTheTokensStopsAndIsNeverRetriedUntilTheTokensChange() async throws {
         let h = try ClawChatHarness()
         let agent = h.simulator.addAccount(userID: "usr_agent")
