@@ -18,7 +18,10 @@ extension ClawChatSimulator {
 
     /// Kinds of chat.
     public enum ChatType: String, Sendable, Hashable {
-        case direct, group
+        /// A one-to-one chat (`chat_type: "direct"`).
+        case direct
+        /// A group chat (`chat_type: "group"`).
+        case group
     }
 
     /// A `message.send`/`message.reply` frame the server accepted from a client.
@@ -92,10 +95,15 @@ extension ClawChatSimulator {
 
     /// A media upload the server stored.
     public struct UploadRecord: Sendable, Hashable {
+        /// The uploading user (by bearer token).
         public var userID: String
+        /// The part's `filename`.
         public var fileName: String
+        /// The part's `Content-Type`.
         public var mimeType: String
+        /// Size in bytes.
         public var size: Int
+        /// The URL handed back in `data.url`.
         public var url: String
     }
 }
