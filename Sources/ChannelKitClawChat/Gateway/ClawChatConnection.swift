@@ -204,6 +204,7 @@ public actor ClawChatConnection: AccountConnection {
         let time = context.time
         let tick = min(configuration.handshakeTimeout, configuration.keepaliveInterval ?? configuration.handshakeTimeout)
         let started = time.now()
+        var lastKeepalive = started
         while !Task.isCancelled {
             do { try await time.sleep(for: tick) } catch { return }
             guard let session, session.generation == gen else { return }
@@ -224,12 +225,13 @@ public actor ClawChatConnection: AccountConnection {
                 if session.replaying { continue }
                 return   // handshake and replay done, no keepalive: nothing left to watch
             }
-            do {
-                if let last = lastInboundAt, now.timeIntervalSince(last) >= 2 * interval.seconds + 1 {
-                    logger.warning("nothing received for \(now.timeIntervalSince(last)) s; closing the stale socket", source: "ClawChat")
-                    await closeSession(gen, outcome: .reconnect(after: nil, reason: "socket went silent"))
-                    return
-                }
+            if let last = lastInboundAt, now.timeIntervalSince(last) >= 2 * interval.seconds + 1 {
+                logger.warning("nothing received for \(Int(now.timeIntervalSince(last))) s; closing the stale socket", source: "ClawChat")
+                await closeSession(gen, outcome: .reconnect(after: nil, reason: "socket went silent"))
+                return
+            }
+            if now.timeIntervalSince(lastKeepalive) >= interval.seconds {
+                lastKeepalive = now
                 await sendKeepalive(generation: gen)
             }
         }

@@ -90,7 +90,7 @@ extension ClawChatSimulator {
                 return true
             }
             switch event {
-            case "ping":
+            case "ping" where configuration.answersJSONPing:
                 session.outbox.yield(.text(Self.encode(.object(["version": "2", "event": "pong", "trace_id": .string(trace),
                                                                  "emitted_at": .number(Self.millis(now))]))))
             case "ack":
@@ -154,8 +154,10 @@ extension ClawChatSimulator {
             session.outbox.yield(.text(Self.render(entry.frame, dseq: session.ackMode ? index + 1 : nil)))
             if !session.ackMode { s.delivered[key, default: []].insert(index + 1) }
         }
-        session.outbox.yield(.text(Self.encode(.object(["version": "2", "event": "replay.done", "trace_id": "replay",
-                                                         "emitted_at": .number(Self.millis(now)), "payload": .object([:])]))))
+        if configuration.sendsReplayDone {
+            session.outbox.yield(.text(Self.encode(.object(["version": "2", "event": "replay.done", "trace_id": "replay",
+                                                             "emitted_at": .number(Self.millis(now)), "payload": .object([:])]))))
+        }
         s.sessions[id] = session
         s.setUser(owner, ofSession: id)
     }

@@ -63,6 +63,11 @@ public final class ClawChatSimulator: Sendable {
         /// already bought), and for how long after it was spent: newer servers allow 2
         /// replays within about 90 s. Default `nil`: a spent token answers `10003`.
         public var refreshReplayGrace: (count: Int, window: Duration)?
+        /// Send `replay.done` after the replay (older servers did not). Default `true`.
+        public var sendsReplayDone: Bool
+        /// Answer JSON `ping` with `pong`. Default `true`; `false` plays a server that
+        /// went silent.
+        public var answersJSONPing: Bool
 
         /// Creates a configuration; every parameter defaults to the value documented on
         /// its property.
@@ -75,8 +80,12 @@ public final class ClawChatSimulator: Sendable {
             grantsAckMode: Bool = true,
             echoToSender: Bool = true,
             maximumUploadSize: Int = 100 << 20,
-            refreshReplayGrace: (count: Int, window: Duration)? = nil
+            refreshReplayGrace: (count: Int, window: Duration)? = nil,
+            sendsReplayDone: Bool = true,
+            answersJSONPing: Bool = true
         ) {
+            self.sendsReplayDone = sendsReplayDone
+            self.answersJSONPing = answersJSONPing
             self.refreshReplayGrace = refreshReplayGrace
             self.time = time
             self.accessTokenLifetime = accessTokenLifetime

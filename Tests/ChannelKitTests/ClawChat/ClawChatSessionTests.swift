@@ -234,6 +234,38 @@ struct ClawChatSessionTests {
         await h.shutdown()
     }
 
+    @Test func aSilentSocketIsReplacedAfterTwoKeepaliveIntervals() async throws {
+        let h = try ClawChatHarness(simulator: ClawChatSimulator.Configuration(handshakeTimeout: nil, answersJSONPing: false))
+        let agent = h.simulator.addAccount(userID: "usr_agent")
+        let connection = try h.connection("main", settings: h.settings(agent),
+                                          configuration: ClawChatHarness.adapterConfiguration(keepalive: .seconds(30)))
+        let runner = ClawChatRunner(connection, clock: h.clock)
+        await eventually("connected") { h.simulator.liveSessionCount(userID: "usr_agent") == 1 }
+        let start = h.clock.now
+        await advance(h.clock, step: .seconds(10), upTo: .seconds(90), "stale socket closed") { runner.outcomes.count == 1 }
+        #expect(start.duration(to: h.clock.now) >= .seconds(61))
+        guard case .reconnect(_, let reason)? = runner.outcomes.all.first else { Issue.record("no outcome"); return }
+        #expect(reason.contains("silent"))
+        #expect(h.simulator.uplinkFrames(userID: "usr_agent").filter { $0.contains(#""event":"ping""#) }.count == 2)
+        await runner.stop()
+        await h.shutdown()
+    }
+
+    @Test func withoutReplayDoneTheReplayIsDeliveredAfterTheHandshakeTimeout() async throws {
+        let h = try ClawChatHarness(simulator: ClawChatSimulator.Configuration(handshakeTimeout: nil, sendsReplayDone: false))
+        let agent = h.simulator.addAccount(userID: "usr_agent")
+        let events = ClawChatEventLog()
+        let connection = try h.connection("main", settings: h.settings(agent), events: events)
+        let ids = (0..<2).map { h.simulator.injectMessage(toUser: "usr_agent", fromUser: "usr_alice", text: "offline \($0)") }
+        let runner = ClawChatRunner(connection, clock: h.clock)
+        await eventually("connected") { events.states.all.contains(.connected) }
+        #expect(events.messages.count == 0)   // buffered until replay.done…
+        await advance(h.clock, upTo: .seconds(12), "replay flushed") { events.messages.count == 2 }   // …or the deadline
+        #expect(events.messages.all.map(\.origin.messageID) == ids.sorted())
+        await runner.stop()
+        await h.shutdown()
+    }
+
     @Test func cancellationClosesTheSocketPromptly() async throws {
         let h = try ClawChatHarness()
         let agent = h.simulator.addAccount(userID: "usr_agent")
