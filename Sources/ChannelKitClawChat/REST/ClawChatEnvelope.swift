@@ -23,8 +23,9 @@ struct ClawChatEnvelope: Sendable {
         return ClawChatEnvelope(code: code, message: message, data: members["data"] ?? .null)
     }
 
-    /// Business codes that mean the bearer token was refused (media `40101`).
-    static let unauthorizedCodes: Set<Int> = [40101]
+    /// Business codes that mean the bearer token was refused (media `40101`; `401`/`403`
+    /// mirrored in the envelope).
+    static let unauthorizedCodes: Set<Int> = [40101, 401, 403]
 
     /// Returns `data` of a successful envelope, or throws the typed error.
     ///
