@@ -31,6 +31,7 @@ public struct TextChunker: Sendable, Hashable {
             let window = rest.prefix(budget)
             let cut = Self.splitPoint(in: window)
             var piece = String(rest[rest.startIndex..<cut])
+            while let last = piece.last, last == " " || last == "\n" { piece.removeLast() }
             rest = rest[cut...].drop { $0 == "\n" || $0 == " " }
             let fence = Self.openFence(after: reopenFence, in: piece)
             if fence != nil {
