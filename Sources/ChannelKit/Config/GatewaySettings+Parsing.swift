@@ -89,7 +89,7 @@ extension GatewaySettings {
                     channel.accounts.append((AccountID(id), parsed))
                 }
             }
-        } else {
+        } else if !object.has("accounts") {
             object.error("missing required field \"accounts\": every account is named, as \(object.path).accounts.<id>", at: "accounts")
         }
         // Anything else at channel level is most likely top-level credentials, which
