@@ -221,6 +221,16 @@ public actor ChannelGateway {
         try await runtime(for: key).probe()
     }
 
+    /// Checks an account from `settings` without adding or starting it (what
+    /// `channelkit probe` does).
+    /// - Throws: ``ChannelError`` `.invalidConfiguration` when no adapter serves its channel.
+    public func probe(_ key: AccountKey, settings: any AccountSettings) async throws -> AccountProbe {
+        guard let adapter = adapters[key.channel] else {
+            throw ChannelError(.invalidConfiguration, "no adapter registered for channel \(key.channel)", account: key)
+        }
+        return try await AccountRuntime(key: key, adapter: adapter, settings: settings, shared: shared).probe()
+    }
+
     // MARK: Sending
 
     /// Replies to `message` through exactly its origin: the account that received it, to
