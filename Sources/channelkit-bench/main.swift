@@ -1,4 +1,4 @@
-/// `swift run -c release channelkit-bench [token-cache] [ws-codec] [ws-echo] [ws-idle]`
+/// `swift run -c release channelkit-bench [token-cache] [ws-codec] [ws-echo] [ws-idle] [gateway-events] …`
 ///
 /// Prints ChannelKit's side of each figure in ../shared/PERFORMANCE.md; run the peer
 /// scripts in ../shared/bench/ in the same sitting and compare ratios.
@@ -17,4 +17,5 @@ if wants("ws-echo") || wants("ws-idle") {
 // Adapter and gateway sections register below, one line each.
 // <qqbot bench>
 // <clawchat bench>
+if wants("gateway-events") { await GatewayEventsBench.run() }
 // <gateway bench>
