@@ -69,7 +69,7 @@ actor AccountRuntime {
 
     private var dedup: InboundDeduplicator
     private var dedupLoaded = false
-    private var flushScheduled = false
+    private var flushTask: Task<Void, Never>?
 
     init(key: AccountKey, adapter: any ChannelAdapter, settings: any AccountSettings, shared: GatewayShared) {
         self.key = key
@@ -315,19 +315,23 @@ actor AccountRuntime {
 
     // MARK: Dedup persistence
 
+    /// Saves the dedup state a moment after new messages (batching a burst into one
+    /// write). The timer belongs to the lifecycle: stop cancels it and flushes at once.
     private func scheduleDedupFlush(generation current: UInt64) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
+        guard flushTask == nil else { return }
         let delay = shared.configuration.dedupFlushDelay
         let time = shared.time
-        Task {
-            try? await time.sleep(for: delay)
-            await self.flushDedup()
+        flushTask = Task {
+            do { try await time.sleep(for: delay) } catch { return }
+            await self.flushDedup(cancelTimer: false)
         }
     }
 
-    private func flushDedup() async {
-        flushScheduled = false
+    /// Writes the dedup state if it changed. `cancelTimer` ends a pending delayed flush
+    /// (on stop); the delayed flush itself passes `false` so it does not cancel itself.
+    private func flushDedup(cancelTimer: Bool = true) async {
+        if cancelTimer { flushTask?.cancel() }
+        flushTask = nil
         guard let snapshot = dedup.takeSnapshotIfDirty(now: shared.time.now()) else { return }
         do {
             try await shared.configuration.store.save(snapshot, for: dedup.key)
