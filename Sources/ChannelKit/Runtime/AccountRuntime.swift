@@ -206,7 +206,15 @@ actor AccountRuntime {
                 reconnectCount += 1
                 record(error: reason)
                 setConnectionState(.reconnecting(attempt: attempt))
-                let delay = after ?? backoff.next()
+                // A platform-imposed wait is honoured as given; but a session that never
+                // connected also waits out the backoff, so "reconnect now" answers can
+                // never become a reconnect storm.
+                let delay: Duration
+                if let after, reachedConnected || after >= backoff.configuration.maximum {
+                    delay = after
+                } else {
+                    delay = max(after ?? .zero, backoff.next())
+                }
                 logger.info("session ended (\(reason)); reconnecting in \(delay)")
                 do { try await shared.time.sleep(for: delay) } catch { break }
             }

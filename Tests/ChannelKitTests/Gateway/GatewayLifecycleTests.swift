@@ -85,6 +85,24 @@ struct GatewayLifecycleTests {
         await gateway.shutdown()
     }
 
+    @Test("'reconnect now' from sessions that never connected still backs off (no storm)")
+    func immediateReconnectWithoutConnectBacksOff() async throws {
+        platform.autoConnect.withLock { $0 = false }
+        let gateway = gateway()
+        try await gateway.add(a1, settings: FakeSettings(token: "t1"))
+        #expect(await eventually { platform.latest(a1)?.active.withLock { $0 } == 1 })
+        let connection = try #require(platform.latest(a1))
+        for attempt in 1...4 {
+            connection.end(.reconnect(after: .zero, reason: "op 7 before READY"))
+            #expect(await clock.waitForSleepers(1))
+            let wait = clock.now.duration(to: try #require(clock.nextDeadline))
+            #expect(wait >= .milliseconds(Int64(800 * (1 << (attempt - 1)))))
+            await clock.advance(by: wait)
+            #expect(await eventually { connection.runs.withLock { $0 } == attempt + 1 })
+        }
+        await gateway.shutdown()
+    }
+
     @Test("a fatal outcome fails only that account; it is not restarted")
     func fatalStopsOnlyThatAccount() async throws {
         let gateway = gateway()
