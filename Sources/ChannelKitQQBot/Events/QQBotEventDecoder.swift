@@ -54,16 +54,27 @@ public struct QQBotEventDecoder: Sendable {
         do {
             try s.beginObject()
             var first = true
+            var seen: UInt8 = 0   // the first occurrence of a member wins, as with JSONDecoder
             while let key = try s.nextKey(&first) {
-                if s.matches(key, "op") { op = try s.readInt() }
-                else if s.matches(key, "s") { seq = try s.readOptionalInt() }
-                else if s.matches(key, "t") { type = try s.readOptionalString() }
-                else if s.matches(key, "d") {
+                if s.matches(key, "op"), seen & 1 == 0 { seen |= 1; op = try s.readInt() }
+                else if s.matches(key, "s"), seen & 2 == 0 { seen |= 2; seq = try s.readOptionalInt() }
+                else if s.matches(key, "t"), seen & 4 == 0 { seen |= 4; type = try s.readOptionalString() }
+                else if s.matches(key, "d"), seen & 8 == 0 {
+                    seen |= 8
                     s.skipWhitespace()
                     let start = s.index
-                    if op == QQBotOpcode.dispatch, let type, QQBotScene(eventType: type) != nil, s.peek() == UInt8(ascii: "{") {
-                        // `t` came first: parse the message in place.
-                        parsed = .success(try QQBotMessageFields.scan(&s))
+                    if seen & 5 == 5, op == QQBotOpcode.dispatch, let type, QQBotScene(eventType: type) != nil, s.peek() == UInt8(ascii: "{") {
+                        // `op` and `t` came first: parse the message in place. A body that is
+                        // valid JSON of the wrong shape is still skipped, so the envelope
+                        // (and its seq) survives.
+                        var inPlace = s
+                        do throws(QQBotJSONScanner.Failure) {
+                            parsed = .success(try QQBotMessageFields.scan(&inPlace))
+                            s = inPlace
+                        } catch {
+                            parsed = .failure(error)
+                            try s.skipValue(depth: 1)
+                        }
                     } else {
                         try s.skipValue(depth: 1)
                         parsed = nil
@@ -82,6 +93,9 @@ public struct QQBotEventDecoder: Sendable {
             let fields: QQBotMessageFields
             if case .success(let f) = parsed {
                 fields = f
+            } else if case .failure(let error) = parsed {
+                return .malformedDispatch(seq: seq, type: type, error: ChannelError(
+                    .malformedInput, "\(type) body is not readable (\(error))", account: account, location: "$.d"))
             } else {
                 guard let dRange, bytes[dRange.lowerBound] == UInt8(ascii: "{") else {
                     return .malformedDispatch(seq: seq, type: type, error: ChannelError(
@@ -125,6 +139,9 @@ public struct QQBotEventDecoder: Sendable {
         let decoder = JSONDecoder()
         let envelope: Envelope
         do {
+            // JSONDecoder checks escapes only in the strings it decodes; validate the whole
+            // document first, as the fast path does.
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
             envelope = try decoder.decode(Envelope.self, from: data)
         } catch {
             throw ChannelError(.malformedInput, "gateway frame is not valid JSON", account: account, location: "$")

@@ -80,6 +80,11 @@ struct QQBotJSONScanner {
             guard b == UInt8(ascii: ",") else { throw fail("expected ',' or '}'") }
             index += 1
             skipWhitespace()
+            // A trailing comma is tolerated, as Foundation's JSON parser does.
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return nil
+            }
         }
         first = false
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
@@ -126,7 +131,11 @@ struct QQBotJSONScanner {
     mutating func nextElement() throws(Failure) -> Bool {
         guard let b = peek() else { throw fail("unterminated array") }
         index += 1
-        if b == UInt8(ascii: ",") { return true }
+        if b == UInt8(ascii: ",") {
+            // A trailing comma is tolerated, as Foundation's JSON parser does.
+            if peek() == UInt8(ascii: "]") { index += 1; return false }
+            return true
+        }
         if b == UInt8(ascii: "]") { return false }
         index -= 1
         throw fail("expected ',' or ']'")
@@ -251,9 +260,13 @@ struct QQBotJSONScanner {
         }
         if digits == 0 { index = start; throw fail("expected an integer") }
         if digits > 1 && bytes[start + (negative ? 1 : 0)] == 0x30 { index = start; throw fail("leading zero") }
-        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            // `1.0`, `1e2`: accepted when integral, as JSONDecoder does.
             index = start
-            throw fail("expected an integer")
+            try skipNumber()
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            guard let d = Double(text), let i = Int(exactly: d) else { index = start; throw fail("expected an integer") }
+            return i
         }
         return value
     }

@@ -30,20 +30,27 @@ extension QQBotMessageFields {
     /// Reads a message object with the fast scanner (positioned at its `{`).
     static func scan(_ s: inout QQBotJSONScanner) throws(QQBotJSONScanner.Failure) -> QQBotMessageFields {
         var f = QQBotMessageFields()
+        var seen: UInt32 = 0
+        // The first occurrence of a member wins, as with JSONDecoder.
+        @inline(__always) func first(_ bit: UInt32) -> Bool {
+            if seen & bit != 0 { return false }
+            seen |= bit
+            return true
+        }
         try s.beginObject()
-        var first = true
-        while let key = try s.nextKey(&first) {
-            if s.matches(key, "id") { f.id = try s.readOptionalString() }
-            else if s.matches(key, "content") { f.content = try s.readOptionalString() }
-            else if s.matches(key, "timestamp") { f.timestamp = try s.readOptionalString() }
-            else if s.matches(key, "author") { try scanAuthor(&s, into: &f) }
-            else if s.matches(key, "group_openid") { f.groupOpenID = try s.readOptionalString() }
-            else if s.matches(key, "group_id") { f.groupID = try s.readOptionalString() }
-            else if s.matches(key, "channel_id") { f.channelID = try s.readOptionalString() }
-            else if s.matches(key, "guild_id") { f.guildID = try s.readOptionalString() }
-            else if s.matches(key, "src_guild_id") { f.srcGuildID = try s.readOptionalString() }
-            else if s.matches(key, "attachments") { f.attachments = try scanAttachments(&s) }
-            else if s.matches(key, "message_reference") { f.referencedMessageID = try scanReference(&s) }
+        var firstKey = true
+        while let key = try s.nextKey(&firstKey) {
+            if s.matches(key, "id"), first(1 << 0) { f.id = try s.readOptionalString() }
+            else if s.matches(key, "content"), first(1 << 1) { f.content = try s.readOptionalString() }
+            else if s.matches(key, "timestamp"), first(1 << 2) { f.timestamp = try s.readOptionalString() }
+            else if s.matches(key, "author"), first(1 << 3) { try scanAuthor(&s, into: &f) }
+            else if s.matches(key, "group_openid"), first(1 << 4) { f.groupOpenID = try s.readOptionalString() }
+            else if s.matches(key, "group_id"), first(1 << 5) { f.groupID = try s.readOptionalString() }
+            else if s.matches(key, "channel_id"), first(1 << 6) { f.channelID = try s.readOptionalString() }
+            else if s.matches(key, "guild_id"), first(1 << 7) { f.guildID = try s.readOptionalString() }
+            else if s.matches(key, "src_guild_id"), first(1 << 8) { f.srcGuildID = try s.readOptionalString() }
+            else if s.matches(key, "attachments"), first(1 << 9) { f.attachments = try scanAttachments(&s) }
+            else if s.matches(key, "message_reference"), first(1 << 10) { f.referencedMessageID = try scanReference(&s) }
             else { try s.skipValue(depth: 1) }
         }
         return f
@@ -55,14 +62,20 @@ extension QQBotMessageFields {
             return
         }
         var id: String?, user: String?, member: String?, name: String?, bot: Bool?
+        var seen: UInt8 = 0
+        @inline(__always) func once(_ bit: UInt8) -> Bool {
+            if seen & bit != 0 { return false }
+            seen |= bit
+            return true
+        }
         try s.beginObject()
         var first = true
         while let key = try s.nextKey(&first) {
-            if s.matches(key, "id") { id = try s.readOptionalString() }
-            else if s.matches(key, "user_openid") { user = try s.readOptionalString() }
-            else if s.matches(key, "member_openid") { member = try s.readOptionalString() }
-            else if s.matches(key, "username") { name = try s.readOptionalString() }
-            else if s.matches(key, "bot") { bot = try s.readOptionalBool() }
+            if s.matches(key, "id"), once(1) { id = try s.readOptionalString() }
+            else if s.matches(key, "user_openid"), once(2) { user = try s.readOptionalString() }
+            else if s.matches(key, "member_openid"), once(4) { member = try s.readOptionalString() }
+            else if s.matches(key, "username"), once(8) { name = try s.readOptionalString() }
+            else if s.matches(key, "bot"), once(16) { bot = try s.readOptionalBool() }
             else { try s.skipValue(depth: 2) }
         }
         f.authorID = id; f.authorUserOpenID = user; f.authorMemberOpenID = member; f.authorUsername = name; f.authorBot = bot
@@ -74,13 +87,14 @@ extension QQBotMessageFields {
         guard try s.beginArray() else { return out }
         repeat {
             var a = Attachment()
+            var seen: UInt8 = 0
             try s.beginObject()
             var first = true
             while let key = try s.nextKey(&first) {
-                if s.matches(key, "content_type") { a.contentType = try s.readOptionalString() }
-                else if s.matches(key, "filename") { a.filename = try s.readOptionalString() }
-                else if s.matches(key, "url") { a.url = try s.readOptionalString() }
-                else if s.matches(key, "size") { a.size = try s.readOptionalInt() }
+                if s.matches(key, "content_type"), seen & 1 == 0 { seen |= 1; a.contentType = try s.readOptionalString() }
+                else if s.matches(key, "filename"), seen & 2 == 0 { seen |= 2; a.filename = try s.readOptionalString() }
+                else if s.matches(key, "url"), seen & 4 == 0 { seen |= 4; a.url = try s.readOptionalString() }
+                else if s.matches(key, "size"), seen & 8 == 0 { seen |= 8; a.size = try s.readOptionalInt() }
                 else { try s.skipValue(depth: 3) }
             }
             out.append(a)
@@ -91,10 +105,11 @@ extension QQBotMessageFields {
     private static func scanReference(_ s: inout QQBotJSONScanner) throws(QQBotJSONScanner.Failure) -> String? {
         if try s.consumeNull() { return nil }
         var id: String?
+        var seen = false
         try s.beginObject()
         var first = true
         while let key = try s.nextKey(&first) {
-            if s.matches(key, "message_id") { id = try s.readOptionalString() } else { try s.skipValue(depth: 2) }
+            if s.matches(key, "message_id"), !seen { seen = true; id = try s.readOptionalString() } else { try s.skipValue(depth: 2) }
         }
         return id
     }
