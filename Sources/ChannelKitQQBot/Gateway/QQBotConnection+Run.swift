@@ -48,6 +48,7 @@ extension QQBotConnection {
                     let status = socket.closeStatus
                     continuation.yield(.closed(code: status.map { Int($0.code.rawValue) }, reason: status?.reason ?? ""))
                 } catch {
+                    self.context.logger.debug("gateway socket lost: \(Self.describe(error))", source: "QQBot")
                     let status = socket.closeStatus
                     let code = status.map { Int($0.code.rawValue) }
                     continuation.yield(.closed(code: code == 1006 ? nil : code, reason: status?.reason ?? Self.describe(error)))
@@ -82,6 +83,7 @@ extension QQBotConnection {
                     result = outcome
                     break loop
                 case .closed(let code, let reason):
+                    context.logger.debug("gateway socket closed: \(code.map(String.init) ?? "no code") \(reason)", source: "QQBot")
                     result = state.withLock { $0.machine.socketClosed(code: code, reason: reason) }
                     break loop
                 }

@@ -9,6 +9,7 @@ import ChannelKitTesting
 final class QQBotEventRecorder: Sendable {
     private let storage = Mutex<[AccountEvent]>([])
     private let duplicates = Mutex<Set<String>>([])
+    private let raw = Mutex<[String]>([])
     /// Deduplicate like the gateway pipeline does (per account, on `dedupKeys`).
     let dedup: Bool
 
@@ -16,6 +17,7 @@ final class QQBotEventRecorder: Sendable {
 
     var sink: AccountEventSink {
         AccountEventSink { [self] event in
+            if case .message(let m) = event { raw.withLock { $0.append(m.origin.messageID) } }
             if dedup, case .message(let m) = event {
                 let fresh = duplicates.withLock { seen in m.dedupKeys.allSatisfy { seen.insert($0).inserted } }
                 if !fresh { return false }
@@ -26,6 +28,8 @@ final class QQBotEventRecorder: Sendable {
     }
 
     var all: [AccountEvent] { storage.withLock { $0 } }
+    /// Message ids handed to `deliver`, before the gateway-style dedup.
+    var rawDeliveries: [String] { raw.withLock { $0 } }
     var messages: [InboundMessage] { all.compactMap { if case .message(let m) = $0 { m } else { nil } } }
     var states: [AccountState] { all.compactMap { if case .state(let s) = $0 { s } else { nil } } }
     var errors: [ChannelError] { all.compactMap { if case .error(let e) = $0 { e } else { nil } } }
@@ -46,6 +50,8 @@ final class QQBotTestAccount: Sendable {
     let context: AccountContext
     private let outcomeLog = OutcomeLog()
     private let driver = Mutex<Task<Void, Never>?>(nil)
+    /// When set, the driver waits at this gate before each re-run.
+    let rerunGate = GateBox()
 
     init(_ id: String, appId: String, secret: String, simulator: QQBotSimulator, clock: TestClock, cache: TokenCache,
          http: any HTTPTransport = URLSessionHTTPTransport(), logger: ChannelLogger = .disabled, markdown: Bool = false,
@@ -65,8 +71,12 @@ final class QQBotTestAccount: Sendable {
     func start() {
         let connection = self.connection
         let outcomes = outcomeLog.recorder
+        let gate = rerunGate
         let task = Task {
+            var first = true
             while !Task.isCancelled {
+                if !first, let g = gate.gate { await g.wait() }
+                first = false
                 do {
                     let outcome = try await connection.run()
                     outcomes.record(.success(outcome))
@@ -91,7 +101,7 @@ final class QQBotTestAccount: Sendable {
     }
 
     func waitForMessages(_ count: Int) async -> Bool {
-        await waitUntil { self.recorder.messages.count >= count }
+        await eventually { self.recorder.messages.count >= count }
     }
 }
 
@@ -123,7 +133,7 @@ struct QQBotTestWorld {
         let account = account(id, appId: appId, secret: secret + appId, logger: logger, markdown: markdown)
         account.start()
         await simulator.waitUntilConnected(appId: appId)
-        _ = await waitUntil { account.recorder.connectedCount >= 1 }
+        _ = await eventually { account.recorder.connectedCount >= 1 }
         return account
     }
 
@@ -136,4 +146,16 @@ struct QQBotTestWorld {
 final class OutcomeLog: Sendable {
     let recorder = TestRecorder<Result<AccountRunOutcome, ChannelError>>()
     var all: [Result<AccountRunOutcome, ChannelError>] { recorder.all }
+}
+
+/// `waitUntil` with room for real loopback round trips on a busy machine.
+@discardableResult
+func eventually(_ condition: () -> Bool) async -> Bool {
+    await waitUntil(maxTurns: 3_000_000, condition)
+}
+
+final class GateBox: Sendable {
+    private let storage = Mutex<AsyncGate?>(nil)
+    var gate: AsyncGate? { storage.withLock { $0 } }
+    func set(_ gate: AsyncGate?) { storage.withLock { $0 = gate } }
 }
