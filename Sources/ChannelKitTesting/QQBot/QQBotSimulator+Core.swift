@@ -58,6 +58,7 @@ extension QQBotSimulator {
         var identifies = 0
         var resumes = 0
         var heartbeats = 0
+        var acknowledgeHeartbeats = true
         var currentSession: String?
         /// `scene:target` of every peer that wrote to the bot.
         var peers: Set<String> = []

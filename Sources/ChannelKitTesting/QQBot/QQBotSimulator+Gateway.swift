@@ -52,10 +52,12 @@ extension QQBotSimulator.Core {
         let d = frame["d"]
         switch op {
         case 1:
-            state.withLock { s in
-                if let app = s.connections[id]?.appId { s.apps[app]?.heartbeats += 1 }
+            let acknowledge = state.withLock { s -> Bool in
+                guard let app = s.connections[id]?.appId else { return true }
+                s.apps[app]?.heartbeats += 1
+                return s.apps[app]?.acknowledgeHeartbeats ?? true
             }
-            outbox.yield(.text(#"{"op":11}"#))
+            if acknowledge { outbox.yield(.text(#"{"op":11}"#)) }
         case 2:
             identify(d, connection: id, outbox: outbox)
         case 6:

@@ -209,6 +209,12 @@ public final class QQBotSimulator: Sendable {
         core.sendToLive(appId: appId, .close(code, reason))
     }
 
+    /// Stops (or resumes) answering the app's heartbeats with op 11, as a half-open
+    /// connection would look to the client.
+    public func acknowledgeHeartbeats(appId: String, _ acknowledge: Bool) {
+        core.state.withLock { $0.apps[appId]?.acknowledgeHeartbeats = acknowledge }
+    }
+
     /// Ends every token of the app now: REST calls with them get 11244, Identify 4004,
     /// and the next fetch mints a new one.
     public func expireToken(appId: String) { core.expireTokens(appId: appId) }

@@ -60,12 +60,9 @@ import ChannelKitTesting
     @Test func aDroppedConnectionResumes() async throws {
         let world = try QQBotTestWorld()
         let sim = world.simulator
-        let logs = CapturingLogHandler()
-        let a = await world.connectedAccount("main", appId: "6003", logger: logs.logger())
+        let a = await world.connectedAccount("main", appId: "6003")
         sim.dropConnections(appId: "6003")
-        let ok = await eventually { sim.resumeCount(appId: "6003") == 1 }
-        if !ok { print("DEBUG", a.runOutcomes, sim.identifyCount(appId: "6003"), a.recorder.all, sim.isConnected(appId: "6003"), logs.lines) }
-        #expect(ok)
+        #expect(await eventually { sim.resumeCount(appId: "6003") == 1 })
         guard case .success(.reconnect(after: nil, _)) = a.runOutcomes.first else {
             Issue.record("a drop backs off, then resumes: \(a.runOutcomes)")
             return
@@ -73,6 +70,27 @@ import ChannelKitTesting
         let user = sim.userOpenID(appId: "6003", user: "u")
         sim.injectC2CMessage(appId: "6003", userOpenID: user, text: "after drop")
         #expect(await a.waitForMessages(1))
+        await world.shutdown(a)
+    }
+
+    /// A half-open socket (no ACKs, no close) is noticed by the missed-ACK rule and resumed.
+    @Test func missedHeartbeatAcksReconnectAndResume() async throws {
+        let world = try QQBotTestWorld()
+        let sim = world.simulator
+        let a = await world.connectedAccount("main", appId: "6011")
+        sim.acknowledgeHeartbeats(appId: "6011", false)
+        for n in 1...2 {
+            await world.clock.advance(by: .milliseconds(41_250))
+            #expect(await eventually { sim.heartbeatCount(appId: "6011") == n })
+        }
+        sim.acknowledgeHeartbeats(appId: "6011", true)
+        await world.clock.advance(by: .milliseconds(41_250))
+        #expect(await eventually { sim.resumeCount(appId: "6011") == 1 })
+        guard case .success(.reconnect(after: .zero, let reason)) = a.runOutcomes.first else {
+            Issue.record("\(a.runOutcomes)")
+            return
+        }
+        #expect(reason.contains("not acknowledged"))
         await world.shutdown(a)
     }
 
