@@ -5,10 +5,17 @@ import ChannelKit
 extension QQBotSimulator.Core {
     typealias Response = LoopbackHTTPServer.Response
 
-    static func error(_ status: Int, _ code: Int, _ message: String, headers: HTTPHeaders = [:]) -> Response {
+    /// A JSON reply with the platform's exact `Content-Type: application/json` (the
+    /// official Python SDK parses only that exact value as JSON).
+    static func reply(_ json: String, status: Int = 200, headers: HTTPHeaders = [:]) -> Response {
         var all = headers
+        all["Content-Type"] = "application/json"
         all["X-Tps-trace-ID"] = "sim-trace"
-        return .json(raw: #"{"code":\#(code),"message":"\#(message)","err_code":\#(code),"trace_id":"sim-trace"}"#, status: status, headers: all)
+        return .json(raw: json, status: status, headers: all)
+    }
+
+    static func error(_ status: Int, _ code: Int, _ message: String, headers: HTTPHeaders = [:]) -> Response {
+        reply(#"{"code":\#(code),"message":"\#(message)","err_code":\#(code),"trace_id":"sim-trace"}"#, status: status, headers: headers)
     }
 
     /// Routes one REST request.
@@ -21,7 +28,7 @@ extension QQBotSimulator.Core {
                 return Self.error(400, 100016, "invalid appid or secret")
             }
             let (status, text) = issueToken(appId: appId, secret: secret)
-            return .json(raw: text, status: status)
+            return Self.reply(text, status: status)
         }
         let auth = authenticate(request.headers["Authorization"])
         let appId: String
@@ -40,13 +47,13 @@ extension QQBotSimulator.Core {
             return captured ?? ""
         }
         if request.method == .get {
-            if match(["gateway"]) != nil { return .json(raw: #"{"url":"\#(gatewayURL)"}"#) }
+            if match(["gateway"]) != nil { return Self.reply(#"{"url":"\#(gatewayURL)"}"#) }
             if match(["gateway", "bot"]) != nil {
-                return .json(raw: #"{"url":"\#(gatewayURL)","shards":1,"session_start_limit":{"total":1000,"remaining":999,"reset_after":86400000,"max_concurrency":1}}"#)
+                return Self.reply(#"{"url":"\#(gatewayURL)","shards":1,"session_start_limit":{"total":1000,"remaining":999,"reset_after":86400000,"max_concurrency":1}}"#)
             }
             if match(["users", "@me"]) != nil {
                 guard let bot = state.withLock({ $0.apps[appId]?.bot }) else { return Self.error(404, 11251, "bad appid") }
-                return .json(raw: Self.json(["id": .string(bot.userID), "username": .string(bot.username), "avatar": "", "bot": true]))
+                return Self.reply(Self.json(["id": .string(bot.userID), "username": .string(bot.username), "avatar": "", "bot": true]))
             }
         }
         if request.method == .post {
@@ -165,7 +172,7 @@ extension QQBotSimulator.Core {
         let n = state.withLock { $0.makeID() }
         let id = "SIMMSG." + appId + "." + String(n)
         record.messageID = id
-        return .json(raw: #"{"id":"\#(id)","timestamp":"\#(Self.rfc3339(now))"}"#)
+        return Self.reply(#"{"id":"\#(id)","timestamp":"\#(Self.rfc3339(now))"}"#)
     }
 
     private func upload(_ request: LoopbackHTTPServer.Request, appId: String, scene: String, target: String) -> Response {
@@ -187,6 +194,6 @@ extension QQBotSimulator.Core {
             return info
         }
         record.fileInfo = info
-        return .json(raw: #"{"file_uuid":"\#(info.suffix(16))","file_info":"\#(info)","ttl":0}"#)
+        return Self.reply(#"{"file_uuid":"\#(info.suffix(16))","file_info":"\#(info)","ttl":0}"#)
     }
 }
