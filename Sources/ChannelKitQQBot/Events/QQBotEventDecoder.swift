@@ -39,18 +39,23 @@ public struct QQBotEventDecoder: Sendable {
     ///   ``QQBotGatewayEvent/malformedDispatch(seq:type:error:)`` instead.
     public func decode(_ text: String) throws(ChannelError) -> QQBotGatewayEvent {
         var copy = text
-        let result: Result<QQBotGatewayEvent, ChannelError> = copy.withUTF8 { buffer in
-            do throws(ChannelError) { return .success(try decode(bytes: buffer)) } catch { return .failure(error) }
+        var event: QQBotGatewayEvent?
+        var failure: ChannelError?
+        copy.withUTF8 { buffer in
+            do throws(ChannelError) { event = try decode(bytes: buffer) } catch { failure = error }
         }
-        return try result.get()
+        if let event { return event }
+        throw failure ?? ChannelError(.malformedInput, "gateway frame could not be read", account: account, location: "$")
     }
 
     /// Decodes one frame from its UTF-8 bytes; see ``decode(_:)``.
     public func decode(bytes: UnsafeBufferPointer<UInt8>) throws(ChannelError) -> QQBotGatewayEvent {
         var s = QQBotJSONScanner(bytes)
         var op: Int?, seq: Int?, type: String?
+        var scene: QQBotScene?
         var dRange: Range<Int>?
-        var parsed: Result<QQBotMessageFields, QQBotJSONScanner.Failure>?
+        var parsed: QQBotMessageFields?
+        var parseFailure: QQBotJSONScanner.Failure?
         do {
             try s.beginObject()
             var first = true
@@ -58,26 +63,39 @@ public struct QQBotEventDecoder: Sendable {
             while let key = try s.nextKey(&first) {
                 if s.matches(key, "op"), seen & 1 == 0 { seen |= 1; op = try s.readInt() }
                 else if s.matches(key, "s"), seen & 2 == 0 { seen |= 2; seq = try s.readOptionalInt() }
-                else if s.matches(key, "t"), seen & 4 == 0 { seen |= 4; type = try s.readOptionalString() }
+                else if s.matches(key, "t"), seen & 4 == 0 {
+                    seen |= 4
+                    if try s.consumeNull() {
+                        type = nil
+                    } else {
+                        switch try s.readStringValue() {
+                        case .raw(let range):
+                            scene = QQBotScene(eventType: UnsafeBufferPointer(rebasing: bytes[range]))
+                            type = scene?.eventType ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+                        case .decoded(let text):
+                            type = text
+                            scene = QQBotScene(eventType: text)
+                        }
+                    }
+                }
                 else if s.matches(key, "d"), seen & 8 == 0 {
                     seen |= 8
                     s.skipWhitespace()
                     let start = s.index
-                    if seen & 5 == 5, op == QQBotOpcode.dispatch, let type, QQBotScene(eventType: type) != nil, s.peek() == UInt8(ascii: "{") {
+                    if seen & 5 == 5, op == QQBotOpcode.dispatch, scene != nil, s.peek() == UInt8(ascii: "{") {
                         // `op` and `t` came first: parse the message in place. A body that is
                         // valid JSON of the wrong shape is still skipped, so the envelope
                         // (and its seq) survives.
                         var inPlace = s
                         do throws(QQBotJSONScanner.Failure) {
-                            parsed = .success(try QQBotMessageFields.scan(&inPlace))
+                            parsed = try QQBotMessageFields.scan(&inPlace, botID: botID)
                             s = inPlace
                         } catch {
-                            parsed = .failure(error)
+                            parseFailure = error
                             try s.skipValue(depth: 1)
                         }
                     } else {
                         try s.skipValue(depth: 1)
-                        parsed = nil
                     }
                     dRange = start..<s.index
                 } else { try s.skipValue(depth: 1) }
@@ -89,13 +107,13 @@ public struct QQBotEventDecoder: Sendable {
         guard let op else {
             throw ChannelError(.malformedInput, "gateway frame has no op", account: account, location: "$.op")
         }
-        if op == QQBotOpcode.dispatch, let type, let scene = QQBotScene(eventType: type) {
+        if op == QQBotOpcode.dispatch, let type, let scene {
             let fields: QQBotMessageFields
-            if case .success(let f) = parsed {
-                fields = f
-            } else if case .failure(let error) = parsed {
+            if let parsed {
+                fields = parsed
+            } else if let parseFailure {
                 return .malformedDispatch(seq: seq, type: type, error: ChannelError(
-                    .malformedInput, "\(type) body is not readable (\(error))", account: account, location: "$.d"))
+                    .malformedInput, "\(type) body is not readable (\(parseFailure))", account: account, location: "$.d"))
             } else {
                 guard let dRange, bytes[dRange.lowerBound] == UInt8(ascii: "{") else {
                     return .malformedDispatch(seq: seq, type: type, error: ChannelError(
@@ -103,7 +121,7 @@ public struct QQBotEventDecoder: Sendable {
                 }
                 var ds = QQBotJSONScanner(bytes, from: dRange.lowerBound)
                 do {
-                    fields = try QQBotMessageFields.scan(&ds)
+                    fields = try QQBotMessageFields.scan(&ds, botID: botID)
                 } catch {
                     return .malformedDispatch(seq: seq, type: type, error: ChannelError(
                         .malformedInput, "\(type) body is not readable (\(error))", account: account, location: "$.d"))
@@ -159,7 +177,7 @@ public struct QQBotEventDecoder: Sendable {
                     .malformedInput, "\(type) without a message object", account: account, location: "$.d"))
             }
             do throws(ChannelError) {
-                return .message(seq: envelope.s, try makeMessage(scene: scene, fields: wire.fields))
+                return .message(seq: envelope.s, try makeMessage(scene: scene, fields: wire.fields(botID: botID)))
             } catch {
                 return .malformedDispatch(seq: envelope.s, type: type, error: error)
             }
@@ -242,13 +260,13 @@ public struct QQBotEventDecoder: Sendable {
             guard let openid = f.authorUserOpenID, !openid.isEmpty else { throw missing("author.user_openid") }
             peer = Peer(.direct, openid)
             sender = Sender(id: openid, name: f.authorUsername, isBot: f.authorBot ?? false)
-            context = [QQBotScene.ContextKey.scene: scene.rawValue]
+            context = Self.c2cContext
         case .group:
             guard let group = f.groupOpenID, !group.isEmpty else { throw missing("group_openid") }
             guard let member = f.authorMemberOpenID ?? f.authorID, !member.isEmpty else { throw missing("author.member_openid") }
             peer = Peer(.group, group)
             sender = Sender(id: member, name: f.authorUsername, isBot: f.authorBot ?? false)
-            context = [QQBotScene.ContextKey.scene: scene.rawValue]
+            context = Self.groupContext
         case .guild:
             guard let channel = f.channelID, !channel.isEmpty else { throw missing("channel_id") }
             guard let author = f.authorID, !author.isEmpty else { throw missing("author.id") }
@@ -275,10 +293,15 @@ public struct QQBotEventDecoder: Sendable {
         let origin = Origin(account: account, peer: peer, messageID: id, replyContext: context)
         let addressed = scene == .group || scene == .guild
         return InboundMessage(
-            origin: origin, sender: sender, text: Self.stripMention(f.content ?? "", botID: botID), attachments: attachments,
-            timestamp: f.timestamp.flatMap(QQBotTimestamp.parse), mentionsBot: addressed && botID != nil,
+            origin: origin, sender: sender, text: f.text ?? "", attachments: attachments,
+            timestamp: f.timestamp, mentionsBot: addressed && botID != nil,
             replyToMessageID: f.referencedMessageID)
     }
+
+    /// The reply contexts of C2C and group messages: constant, so shared (no allocation
+    /// per message).
+    private static let c2cContext = [QQBotScene.ContextKey.scene: QQBotScene.c2c.rawValue]
+    private static let groupContext = [QQBotScene.ContextKey.scene: QQBotScene.group.rawValue]
 
     /// `//host/path` → `https://host/path`; anything else unchanged.
     static func fixURL(_ url: String) -> String {
@@ -286,26 +309,42 @@ public struct QQBotEventDecoder: Sendable {
     }
 
     static func kind(of contentType: String?) -> Attachment.Kind {
-        guard let type = contentType?.lowercased() else { return .other }
+        guard let type = contentType else { return .other }
         if type.hasPrefix("image") { return .image }
         if type.hasPrefix("video") { return .video }
         if type.hasPrefix("audio") || type == "voice" { return .audio }
         if type == "file" || type.hasPrefix("application") { return .file }
-        return .other
+        let lower = type.lowercased()
+        return lower == type ? .other : kind(of: lower)
     }
 
-    /// Drops a leading mention of `botID` (`<@!id>` or `<@id>`) and trims whitespace.
+    /// Drops a leading mention of `botID` (`<@!id>` or `<@id>`) and the whitespace
+    /// around the text (ASCII space, tab, CR, LF).
     static func stripMention(_ content: String, botID: String?) -> String {
-        var text = Substring(content)
-        text = text.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-        if let botID, text.utf8.starts(with: "<@".utf8), let close = text.utf8.firstIndex(of: UInt8(ascii: ">")) {
-            var inner = text.utf8[text.utf8.index(text.startIndex, offsetBy: 2)..<close]
-            if inner.first == UInt8(ascii: "!") { inner = inner.dropFirst() }
-            if inner.elementsEqual(botID.utf8) {
-                text = text[text.utf8.index(after: close)...]
+        var content = content
+        return content.withUTF8 { stripMention($0, 0..<$0.count, botID: botID) }
+    }
+
+    /// ``stripMention(_:botID:)`` on the raw UTF-8 bytes `range` of `b`.
+    static func stripMention(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, botID: String?) -> String {
+        @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x09 || c == 0x0D }
+        var start = range.lowerBound, end = range.upperBound
+        while start < end, isSpace(b[start]) { start += 1 }
+        if let botID, end - start >= 3, b[start] == UInt8(ascii: "<"), b[start + 1] == UInt8(ascii: "@") {
+            var i = start + 2
+            if i < end, b[i] == UInt8(ascii: "!") { i += 1 }
+            var id = botID
+            let matched: Int? = id.withUTF8 { idBytes -> Int? in
+                guard i + idBytes.count < end else { return nil }
+                for j in 0..<idBytes.count where b[i + j] != idBytes[j] { return nil }
+                return b[i + idBytes.count] == UInt8(ascii: ">") ? i + idBytes.count + 1 : nil
+            }
+            if let matched {
+                start = matched
+                while start < end, isSpace(b[start]) { start += 1 }
             }
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed
+        while end > start, isSpace(b[end - 1]) { end -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
     }
 }

@@ -235,6 +235,32 @@ struct QQBotJSONScanner {
         return v
     }
 
+    /// A string value as found: its raw byte range when it has no escapes (the common
+    /// case, no allocation), or its decoded text.
+    enum StringValue {
+        case raw(Range<Int>)
+        case decoded(String)
+    }
+
+    /// Reads a string value without building a `String` when it has no escapes.
+    mutating func readStringValue() throws(Failure) -> StringValue {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        var i = start
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                index = i + 1
+                return .raw(start..<i)
+            }
+            if c == UInt8(ascii: "\\") { break }
+            if c < 0x20 { index = i; throw fail("control character in a string") }
+            i += 1
+        }
+        index = start - 1
+        return .decoded(try readString())
+    }
+
     /// A string or `null`.
     mutating func readOptionalString() throws(Failure) -> String? {
         if try consumeNull() { return nil }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The members of a QQ message event (`d` of C2C/GROUP_AT/AT/DIRECT_MESSAGE_CREATE)
 /// that ChannelKit uses, exactly as on the wire. Both decoders (the byte-level fast
 /// path and the `JSONDecoder` reference) produce this, so they can be compared.
@@ -10,8 +12,10 @@ struct QQBotMessageFields: Equatable, Sendable {
     }
 
     var id: String?
-    var content: String?
-    var timestamp: String?
+    /// `content` with the bot's leading mention and surrounding whitespace removed.
+    var text: String?
+    /// `timestamp`, parsed (`nil` when absent or not RFC 3339).
+    var timestamp: Date?
     var authorID: String?
     var authorUserOpenID: String?
     var authorMemberOpenID: String?
@@ -28,32 +32,67 @@ struct QQBotMessageFields: Equatable, Sendable {
 
 extension QQBotMessageFields {
     /// Reads a message object with the fast scanner (positioned at its `{`).
-    static func scan(_ s: inout QQBotJSONScanner) throws(QQBotJSONScanner.Failure) -> QQBotMessageFields {
+    static func scan(_ s: inout QQBotJSONScanner, botID: String?) throws(QQBotJSONScanner.Failure) -> QQBotMessageFields {
         var f = QQBotMessageFields()
-        var seen: UInt32 = 0
         // The first occurrence of a member wins, as with JSONDecoder.
-        @inline(__always) func first(_ bit: UInt32) -> Bool {
-            if seen & bit != 0 { return false }
-            seen |= bit
-            return true
-        }
+        var seen: UInt32 = 0
         try s.beginObject()
         var firstKey = true
         while let key = try s.nextKey(&firstKey) {
-            if s.matches(key, "id"), first(1 << 0) { f.id = try s.readOptionalString() }
-            else if s.matches(key, "content"), first(1 << 1) { f.content = try s.readOptionalString() }
-            else if s.matches(key, "timestamp"), first(1 << 2) { f.timestamp = try s.readOptionalString() }
-            else if s.matches(key, "author"), first(1 << 3) { try scanAuthor(&s, into: &f) }
-            else if s.matches(key, "group_openid"), first(1 << 4) { f.groupOpenID = try s.readOptionalString() }
-            else if s.matches(key, "group_id"), first(1 << 5) { f.groupID = try s.readOptionalString() }
-            else if s.matches(key, "channel_id"), first(1 << 6) { f.channelID = try s.readOptionalString() }
-            else if s.matches(key, "guild_id"), first(1 << 7) { f.guildID = try s.readOptionalString() }
-            else if s.matches(key, "src_guild_id"), first(1 << 8) { f.srcGuildID = try s.readOptionalString() }
-            else if s.matches(key, "attachments"), first(1 << 9) { f.attachments = try scanAttachments(&s) }
-            else if s.matches(key, "message_reference"), first(1 << 10) { f.referencedMessageID = try scanReference(&s) }
-            else { try s.skipValue(depth: 1) }
+            let bit = memberBit(s, key)
+            if bit == 0 || seen & bit != 0 {
+                try s.skipValue(depth: 1)
+                continue
+            }
+            seen |= bit
+            switch bit {
+            case 1 << 0: f.id = try s.readOptionalString()
+            case 1 << 1:
+                if try s.consumeNull() {
+                    f.text = nil
+                } else {
+                    switch try s.readStringValue() {
+                    case .raw(let range): f.text = QQBotEventDecoder.stripMention(s.bytes, range, botID: botID)
+                    case .decoded(let text): f.text = QQBotEventDecoder.stripMention(text, botID: botID)
+                    }
+                }
+            case 1 << 2:
+                if try s.consumeNull() {
+                    f.timestamp = nil
+                } else {
+                    switch try s.readStringValue() {
+                    case .raw(let range): f.timestamp = QQBotTimestamp.parse(bytes: UnsafeBufferPointer(rebasing: s.bytes[range]))
+                    case .decoded(let text): f.timestamp = QQBotTimestamp.parse(text)
+                    }
+                }
+            case 1 << 3: try scanAuthor(&s, into: &f)
+            case 1 << 4: f.groupOpenID = try s.readOptionalString()
+            case 1 << 5: f.groupID = try s.readOptionalString()
+            case 1 << 6: f.channelID = try s.readOptionalString()
+            case 1 << 7: f.guildID = try s.readOptionalString()
+            case 1 << 8: f.srcGuildID = try s.readOptionalString()
+            case 1 << 9: f.attachments = try scanAttachments(&s)
+            default: f.referencedMessageID = try scanReference(&s)
+            }
         }
         return f
+    }
+
+    /// The bit of a message member the decoder reads, or 0.
+    @inline(__always)
+    private static func memberBit(_ s: QQBotJSONScanner, _ key: QQBotJSONScanner.Key) -> UInt32 {
+        if s.matches(key, "id") { return 1 << 0 }
+        if s.matches(key, "content") { return 1 << 1 }
+        if s.matches(key, "timestamp") { return 1 << 2 }
+        if s.matches(key, "author") { return 1 << 3 }
+        if s.matches(key, "group_openid") { return 1 << 4 }
+        if s.matches(key, "group_id") { return 1 << 5 }
+        if s.matches(key, "channel_id") { return 1 << 6 }
+        if s.matches(key, "guild_id") { return 1 << 7 }
+        if s.matches(key, "src_guild_id") { return 1 << 8 }
+        if s.matches(key, "attachments") { return 1 << 9 }
+        if s.matches(key, "message_reference") { return 1 << 10 }
+        return 0
     }
 
     private static func scanAuthor(_ s: inout QQBotJSONScanner, into f: inout QQBotMessageFields) throws(QQBotJSONScanner.Failure) {
@@ -63,19 +102,14 @@ extension QQBotMessageFields {
         }
         var id: String?, user: String?, member: String?, name: String?, bot: Bool?
         var seen: UInt8 = 0
-        @inline(__always) func once(_ bit: UInt8) -> Bool {
-            if seen & bit != 0 { return false }
-            seen |= bit
-            return true
-        }
         try s.beginObject()
         var first = true
         while let key = try s.nextKey(&first) {
-            if s.matches(key, "id"), once(1) { id = try s.readOptionalString() }
-            else if s.matches(key, "user_openid"), once(2) { user = try s.readOptionalString() }
-            else if s.matches(key, "member_openid"), once(4) { member = try s.readOptionalString() }
-            else if s.matches(key, "username"), once(8) { name = try s.readOptionalString() }
-            else if s.matches(key, "bot"), once(16) { bot = try s.readOptionalBool() }
+            if s.matches(key, "id"), seen & 1 == 0 { seen |= 1; id = try s.readOptionalString() }
+            else if s.matches(key, "user_openid"), seen & 2 == 0 { seen |= 2; user = try s.readOptionalString() }
+            else if s.matches(key, "member_openid"), seen & 4 == 0 { seen |= 4; member = try s.readOptionalString() }
+            else if s.matches(key, "username"), seen & 8 == 0 { seen |= 8; name = try s.readOptionalString() }
+            else if s.matches(key, "bot"), seen & 16 == 0 { seen |= 16; bot = try s.readOptionalBool() }
             else { try s.skipValue(depth: 2) }
         }
         f.authorID = id; f.authorUserOpenID = user; f.authorMemberOpenID = member; f.authorUsername = name; f.authorBot = bot
@@ -146,9 +180,10 @@ struct QQBotWireMessage: Decodable {
     var attachments: [Attachment]?
     var message_reference: Reference?
 
-    var fields: QQBotMessageFields {
+    func fields(botID: String?) -> QQBotMessageFields {
         QQBotMessageFields(
-            id: id, content: content, timestamp: timestamp, authorID: author?.id, authorUserOpenID: author?.user_openid,
+            id: id, text: content.map { QQBotEventDecoder.stripMention($0, botID: botID) }, timestamp: timestamp.flatMap(QQBotTimestamp.parse),
+            authorID: author?.id, authorUserOpenID: author?.user_openid,
             authorMemberOpenID: author?.member_openid, authorUsername: author?.username, authorBot: author?.bot,
             groupOpenID: group_openid, groupID: group_id, channelID: channel_id, guildID: guild_id, srcGuildID: src_guild_id,
             attachments: attachments?.map { .init(contentType: $0.content_type, filename: $0.filename, url: $0.url, size: $0.size) },

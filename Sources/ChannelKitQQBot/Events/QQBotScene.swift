@@ -21,6 +21,28 @@ public enum QQBotScene: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// The dispatch type (`t`) of the scene's message event.
+    public var eventType: String {
+        switch self {
+        case .c2c: "C2C_MESSAGE_CREATE"
+        case .group: "GROUP_AT_MESSAGE_CREATE"
+        case .guild: "AT_MESSAGE_CREATE"
+        case .guildDM: "DIRECT_MESSAGE_CREATE"
+        }
+    }
+
+    /// The scene of a dispatch type given as UTF-8 bytes, without building a `String`.
+    init?(eventType bytes: UnsafeBufferPointer<UInt8>) {
+        for scene in QQBotScene.allCases {
+            var name = scene.eventType
+            if name.withUTF8({ $0.elementsEqual(bytes) }) {
+                self = scene
+                return
+            }
+        }
+        return nil
+    }
+
     /// `Origin.replyContext` keys this adapter writes and reads.
     public enum ContextKey {
         /// The scene's raw value.
