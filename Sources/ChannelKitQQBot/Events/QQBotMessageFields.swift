@@ -81,18 +81,23 @@ extension QQBotMessageFields {
     /// The bit of a message member the decoder reads, or 0.
     @inline(__always)
     private static func memberBit(_ s: QQBotJSONScanner, _ key: QQBotJSONScanner.Key) -> UInt32 {
-        if s.matches(key, "id") { return 1 << 0 }
-        if s.matches(key, "content") { return 1 << 1 }
-        if s.matches(key, "timestamp") { return 1 << 2 }
-        if s.matches(key, "author") { return 1 << 3 }
-        if s.matches(key, "group_openid") { return 1 << 4 }
-        if s.matches(key, "group_id") { return 1 << 5 }
-        if s.matches(key, "channel_id") { return 1 << 6 }
-        if s.matches(key, "guild_id") { return 1 << 7 }
-        if s.matches(key, "src_guild_id") { return 1 << 8 }
-        if s.matches(key, "attachments") { return 1 << 9 }
-        if s.matches(key, "message_reference") { return 1 << 10 }
-        return 0
+        // Dispatch on the length first: one comparison for most names.
+        switch key.decoded?.utf8.count ?? key.count {
+        case 2: return s.matches(key, "id") ? 1 << 0 : 0
+        case 6: return s.matches(key, "author") ? 1 << 3 : 0
+        case 7: return s.matches(key, "content") ? 1 << 1 : 0
+        case 8:
+            if s.matches(key, "group_id") { return 1 << 5 }
+            return s.matches(key, "guild_id") ? 1 << 7 : 0
+        case 9: return s.matches(key, "timestamp") ? 1 << 2 : 0
+        case 10: return s.matches(key, "channel_id") ? 1 << 6 : 0
+        case 11: return s.matches(key, "attachments") ? 1 << 9 : 0
+        case 12:
+            if s.matches(key, "group_openid") { return 1 << 4 }
+            return s.matches(key, "src_guild_id") ? 1 << 8 : 0
+        case 17: return s.matches(key, "message_reference") ? 1 << 10 : 0
+        default: return 0
+        }
     }
 
     private static func scanAuthor(_ s: inout QQBotJSONScanner, into f: inout QQBotMessageFields) throws(QQBotJSONScanner.Failure) {
