@@ -188,3 +188,89 @@ import ChannelKitTesting
         await world.shutdown()
     }
 }
+
+/// Rules about when the seq moves and how tokens age, with the runtime's pieces in view.
+@Suite struct QQBotSessionDetailTests {
+    /// The bug class "seq committed before the handler": while `deliver` has not
+    /// returned, a heartbeat or resume must still carry the previous seq.
+    @Test func seqAdvancesOnlyAfterDeliverReturns() async throws {
+        let world = try QQBotTestWorld()
+        let sim = world.simulator
+        sim.addBot(appId: "9001", clientSecret: "s")
+        let gate = AsyncGate()
+        let delivered = TestRecorder<String>()
+        let sink = AccountEventSink { event in
+            if case .message(let m) = event {
+                await gate.wait()
+                delivered.record(m.origin.messageID)
+            }
+            return true
+        }
+        let key = AccountKey(.qqbot, "main")
+        let settings = QQBotAccountSettings(appId: "9001", clientSecret: Secret("s"), apiBaseURL: sim.apiBaseURL, tokenURL: sim.tokenURL)
+        let context = AccountContext(account: key, time: world.clock.timeSource, logger: .disabled, store: InMemoryStateStore(),
+                                     http: URLSessionHTTPTransport(), webSocket: makeDefaultWebSocketTransport(), tokenCache: world.cache, events: sink)
+        let connection = QQBotConnection(settings: settings, context: context)
+        let run = Task { try await connection.run() }
+        await sim.waitUntilConnected(appId: "9001")
+        #expect(await eventually { connection.session?.seq == 1 })
+        sim.injectC2CMessage(appId: "9001", userOpenID: sim.userOpenID(appId: "9001", user: "u"), text: "slow")
+        #expect(await gate.waitForWaiters(1))
+        #expect(connection.session?.seq == 1, "the event is not handled yet")
+        gate.open()
+        #expect(await eventually { connection.session?.seq == 2 })
+        #expect(delivered.count == 1)
+        run.cancel()
+        _ = await run.result
+        await sim.shutdown()
+    }
+
+    @Test func close4008WaitsBeforeReconnecting() async throws {
+        let world = try QQBotTestWorld()
+        let sim = world.simulator
+        let a = await world.connectedAccount("main", appId: "9002")
+        a.rerunGate.set(AsyncGate())
+        sim.close(appId: "9002", code: 4008, reason: "too fast")
+        #expect(await eventually { !a.runOutcomes.isEmpty })
+        #expect(a.runOutcomes.first.flatMap { try? $0.get() } == .reconnect(after: .seconds(60), reason: "gateway closed with 4008 (sending too fast): too fast"))
+        a.rerunGate.gate?.open()
+        await world.shutdown(a)
+    }
+
+    @Test func numericExpiresInIsAccepted() async throws {
+        let world = try QQBotTestWorld(simulator: .init(expiresInAsString: false))
+        let a = await world.connectedAccount("main", appId: "9003")
+        #expect(world.simulator.isConnected(appId: "9003"))
+        #expect(world.cache.status(CredentialKey(.qqbot, "9003")) == .valid(expiresAt: world.clock.wallStart.addingTimeInterval(7200)))
+        await world.shutdown(a)
+    }
+
+    /// Refresh ahead of expiry: near the end of its life the token is replaced (inside the
+    /// platform's 60 s rotation window) and the old one is never sent after it expired.
+    @Test func tokenIsRefreshedAheadOfExpiry() async throws {
+        let world = try QQBotTestWorld()
+        let sim = world.simulator
+        sim.addBot(appId: "9004", clientSecret: "s")
+        let a = world.account("main", appId: "9004", secret: "s")
+        let user = sim.userOpenID(appId: "9004", user: "u")
+        sim.injectC2CMessage(appId: "9004", userOpenID: user, text: "x")   // makes the user a peer of the bot
+        let target = DeliveryTarget(peer: Peer(.direct, user))
+        _ = try await a.connection.send(.text("early"), to: target)
+        let first = sim.currentToken(appId: "9004")
+        let key = CredentialKey(.qqbot, "9004")
+        // 7130 s: inside the cache's refresh lead (60 s + jitter); the platform still has
+        // 70 s left, so it answers the same token; 7170 s: inside its 60 s rotation window,
+        // so a new one; 7230 s: the old token has expired and must not be used.
+        for step in [7130, 40, 60] {
+            await world.clock.advance(by: .seconds(step))
+            _ = try await a.connection.send(.text("at +\(step)"), to: target)
+            #expect(await eventually { if case .refreshing = world.cache.status(key) { false } else { true } })
+        }
+        let sends = sim.allSends
+        #expect(sends.filter { !$0.accepted }.isEmpty, "\(sends.filter { !$0.accepted })")
+        #expect(sim.currentToken(appId: "9004") != first, "a new token was minted before the old one expired")
+        #expect(sends.last?.token == sim.currentToken(appId: "9004"))
+        #expect(sim.tokenFetchCount(appId: "9004") == 3)
+        await world.shutdown()
+    }
+}
