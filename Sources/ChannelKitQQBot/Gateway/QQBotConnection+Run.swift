@@ -18,6 +18,18 @@ extension QQBotConnection {
     /// - Throws: token, `/gateway` and connect failures (the runtime backs off), or
     ///   `CancellationError` (the socket is closed first; no child task outlives the call).
     public func run() async throws -> AccountRunOutcome {
+        let alreadyRunning = state.withLock { s -> Bool in
+            defer { s.running = true }
+            return s.running
+        }
+        guard !alreadyRunning else {
+            throw ChannelError(.invalidState, "run() is already running for this connection", account: context.account)
+        }
+        defer { state.withLock { $0.running = false } }
+        return try await runSession()
+    }
+
+    private func runSession() async throws -> AccountRunOutcome {
         let events = context.events
         let time = context.time
         do {

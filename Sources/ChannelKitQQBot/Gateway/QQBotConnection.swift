@@ -24,6 +24,7 @@ public final class QQBotConnection: AccountConnection {
         var machine: QQBotGatewayStateMachine
         var sequencer = QQBotReplySequencer()
         var identity: AccountIdentity?
+        var running = false
     }
     let state: Mutex<State>
 

@@ -16,7 +16,10 @@
 ///   unacknowledged → close and reconnect (resume): the socket is half-open.
 /// - op 7 → close and reconnect at once, resuming.
 /// - op 9 `true` → reconnect and resume; op 9 `false` → forget the session, reconnect
-///   after the runtime's backoff and identify (no hot loop).
+///   after the runtime's backoff and identify (no hot loop). Identify answered with op 9
+///   ``Configuration/maximumIdentifyRejections`` times in a row (no READY between) stops
+///   the account: the platform refuses this bot's Identify (typically intents it may not
+///   use), and retrying forever only burns the identify budget.
 /// - Close codes per ``QQBotCloseCode/action(for:)``; fatal codes end the account.
 public struct QQBotGatewayStateMachine: Sendable {
     /// Tuning.
@@ -26,11 +29,15 @@ public struct QQBotGatewayStateMachine: Sendable {
         public var maximumMissedAcks: Int
         /// How long to wait after close 4008 ("sending too fast"). Default 60 s.
         public var tooFastWait: Duration
+        /// Identify attempts answered with op 9 in a row, without a READY between, after
+        /// which the account stops. Default 3.
+        public var maximumIdentifyRejections: Int
 
         /// Creates a configuration; every parameter has the documented default.
-        public init(maximumMissedAcks: Int = 2, tooFastWait: Duration = .seconds(60)) {
+        public init(maximumMissedAcks: Int = 2, tooFastWait: Duration = .seconds(60), maximumIdentifyRejections: Int = 3) {
             self.maximumMissedAcks = maximumMissedAcks
             self.tooFastWait = tooFastWait
+            self.maximumIdentifyRejections = maximumIdentifyRejections
         }
     }
 
@@ -93,6 +100,8 @@ public struct QQBotGatewayStateMachine: Sendable {
     public private(set) var phase: Phase = .idle
     /// Heartbeats sent and not yet acknowledged.
     public private(set) var unackedHeartbeats = 0
+    /// Identify attempts answered with op 9 since the last READY.
+    public private(set) var identifyRejections = 0
 
     /// Creates a machine without a session.
     public init(configuration: Configuration = Configuration()) {
@@ -131,6 +140,7 @@ public struct QQBotGatewayStateMachine: Sendable {
         if case .closing = phase { return .none }
         session = Session(id: sessionID, seq: seq ?? 0)
         phase = .ready
+        identifyRejections = 0
         return .connected
     }
 
@@ -182,6 +192,13 @@ public struct QQBotGatewayStateMachine: Sendable {
 
     /// op 9 with `d` = can-resume.
     public mutating func invalidSession(canResume: Bool) -> Action {
+        if phase == .identifying {
+            identifyRejections += 1
+            if identifyRejections >= configuration.maximumIdentifyRejections {
+                session = nil
+                return close(.failed(reason: "Identify rejected \(identifyRejections) times in a row (op 9); check the account's intents"))
+            }
+        }
         if !canResume { session = nil }
         return close(.reconnect(after: nil, reason: "invalid session (op 9, resumable: \(canResume))", refreshToken: false))
     }

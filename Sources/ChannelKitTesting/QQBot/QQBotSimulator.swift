@@ -92,6 +92,13 @@ public final class QQBotSimulator: Sendable {
         return bot
     }
 
+    /// The `channels.qqbot.accounts.<id>` object that points an account at this
+    /// simulator: `appId`, `clientSecret`, `apiBaseUrl`, `tokenUrl`.
+    public func accountConfig(for bot: Bot) -> JSONValue {
+        ["appId": .string(bot.appId), "clientSecret": .string(bot.clientSecret),
+         "apiBaseUrl": .string(apiBaseURL.absoluteString), "tokenUrl": .string(tokenURL.absoluteString)]
+    }
+
     /// The registered bot of `appId`.
     public func bot(appId: String) -> Bot? { core.state.withLock { $0.apps[appId]?.bot } }
 

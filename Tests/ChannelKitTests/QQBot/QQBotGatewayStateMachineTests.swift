@@ -129,6 +129,36 @@ import Testing
         #expect(m.session == nil)
     }
 
+    @Test func repeatedIdentifyRejectionsStopTheAccount() {
+        var m = Machine()
+        for attempt in 1...3 {
+            m.socketOpened()
+            _ = m.hello(heartbeatInterval: .seconds(30))
+            let action = m.invalidSession(canResume: false)
+            if attempt < 3 {
+                #expect(action == .close(.reconnect(after: nil, reason: "invalid session (op 9, resumable: false)", refreshToken: false)))
+            } else {
+                guard case .close(.failed(let reason)) = action else { Issue.record("third rejection must stop: \(action)"); return }
+                #expect(reason.contains("intents"))
+            }
+            _ = m.socketClosed(code: nil, reason: "")
+        }
+    }
+
+    @Test func readyResetsIdentifyRejections() {
+        var m = Machine()
+        m.socketOpened()
+        _ = m.hello(heartbeatInterval: .seconds(30))
+        _ = m.invalidSession(canResume: false)
+        _ = m.socketClosed(code: nil, reason: "")
+        m.socketOpened()
+        _ = m.hello(heartbeatInterval: .seconds(30))
+        _ = m.ready(sessionID: "s", seq: 1)
+        #expect(m.identifyRejections == 0)
+        _ = m.invalidSession(canResume: false)
+        #expect(m.identifyRejections == 0, "an op 9 on a ready session is not an Identify rejection")
+    }
+
     @Test func close4009ResumesImmediately() {
         var m = Self.ready()
         let outcome = m.socketClosed(code: 4009, reason: "")

@@ -274,3 +274,37 @@ import ChannelKitTesting
         await world.shutdown()
     }
 }
+
+@Suite struct QQBotConnectionGuardTests {
+    @Test func runCannotOverlapItself() async throws {
+        let world = try QQBotTestWorld()
+        let a = await world.connectedAccount("main", appId: "9101")
+        await #expect(throws: ChannelError.self) { try await a.connection.run() }
+        #expect(a.runOutcomes.isEmpty, "the running session is untouched")
+        await world.shutdown(a)
+    }
+
+    @Test func simulatorAccountConfigParses() async throws {
+        let world = try QQBotTestWorld()
+        let bot = world.simulator.addBot(appId: "9102", clientSecret: "s")
+        let config = ConfigObject(world.simulator.accountConfig(for: bot), path: "$.channels.qqbot.accounts.sim")
+        let settings = try #require(QQBotAdapter().parseAccount(config) as? QQBotAccountSettings)
+        #expect(config.issues.isEmpty)
+        #expect(settings.apiBaseURL == world.simulator.apiBaseURL && settings.tokenURL == world.simulator.tokenURL)
+        await world.shutdown()
+    }
+
+    @Test func intentsTheBotMayNotUseStopTheAccount() async throws {
+        let world = try QQBotTestWorld()
+        world.simulator.addBot(appId: "9103", clientSecret: "s", permittedIntents: 1 << 25)
+        let a = world.account("main", appId: "9103", secret: "s")
+        a.start()
+        #expect(await eventually { !a.runOutcomes.isEmpty })
+        guard case .success(.failed(let reason)) = a.runOutcomes.first else {
+            Issue.record("\(a.runOutcomes)")
+            return
+        }
+        #expect(reason.contains("4014"))
+        await world.shutdown(a)
+    }
+}
