@@ -38,11 +38,17 @@ public struct QQBotEventDecoder: Sendable {
     ///   (not JSON, no `op`); a dispatch whose body is bad is returned as
     ///   ``QQBotGatewayEvent/malformedDispatch(seq:type:error:)`` instead.
     public func decode(_ text: String) throws(ChannelError) -> QQBotGatewayEvent {
-        var copy = text
         var event: QQBotGatewayEvent?
         var failure: ChannelError?
-        copy.withUTF8 { buffer in
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { buffer in
             do throws(ChannelError) { event = try decode(bytes: buffer) } catch { failure = error }
+        }
+        if done == nil {
+            // Not contiguous UTF-8 (a bridged string): make it so.
+            var copy = text
+            copy.withUTF8 { buffer in
+                do throws(ChannelError) { event = try decode(bytes: buffer) } catch { failure = error }
+            }
         }
         if let event { return event }
         throw failure ?? ChannelError(.malformedInput, "gateway frame could not be read", account: account, location: "$")

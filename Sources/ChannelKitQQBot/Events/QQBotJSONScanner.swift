@@ -12,11 +12,12 @@ struct QQBotJSONScanner {
         var description: String { "\(reason) at byte \(offset)" }
     }
 
-    /// A member name: its raw bytes, or its decoded text when it contained escapes.
+    /// A member name: the range of its raw bytes (between the quotes), and whether it
+    /// contains escapes (then ``matches(_:_:)`` decodes it, rarely).
     struct Key {
         let start: Int
         let count: Int
-        let decoded: String?
+        let escaped: Bool
     }
 
     let bytes: UnsafeBufferPointer<UInt8>
@@ -99,13 +100,13 @@ struct QQBotJSONScanner {
             if c < 0x20 { index = i; throw fail("control character in a string") }
             i += 1
         }
-        let key: Key
         if escaped {
-            key = Key(start: start, count: 0, decoded: try readString())
+            // Validate the escapes now; the text is decoded again only if compared.
+            _ = try readString()
         } else {
-            key = Key(start: start, count: i - start, decoded: nil)
             index = i + 1
         }
+        let key = Key(start: start, count: i - start, escaped: escaped)
         try expect(UInt8(ascii: ":"))
         return key
     }
@@ -113,11 +114,22 @@ struct QQBotJSONScanner {
     /// Whether `key` is `name` (ASCII).
     @inline(__always)
     func matches(_ key: Key, _ name: StaticString) -> Bool {
-        if let decoded = key.decoded { return decoded.utf8.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) }
+        if key.escaped { return decodedName(key).utf8.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) }
         guard key.count == name.utf8CodeUnitCount else { return false }
         let p = name.utf8Start
         for j in 0..<key.count where bytes[key.start + j] != p[j] { return false }
         return true
+    }
+
+    /// The decoded text of an escaped member name.
+    func decodedName(_ key: Key) -> String {
+        var again = QQBotJSONScanner(bytes, from: key.start - 1)
+        return (try? again.readString()) ?? ""
+    }
+
+    /// The length in UTF-8 bytes of a member name once decoded.
+    func nameLength(_ key: Key) -> Int {
+        key.escaped ? decodedName(key).utf8.count : key.count
     }
 
     /// Consumes `[`; returns `false` (consuming `]`) when the array is empty.

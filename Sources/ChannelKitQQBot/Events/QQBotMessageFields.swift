@@ -82,7 +82,7 @@ extension QQBotMessageFields {
     @inline(__always)
     private static func memberBit(_ s: QQBotJSONScanner, _ key: QQBotJSONScanner.Key) -> UInt32 {
         // Dispatch on the length first: one comparison for most names.
-        switch key.decoded?.utf8.count ?? key.count {
+        switch s.nameLength(key) {
         case 2: return s.matches(key, "id") ? 1 << 0 : 0
         case 6: return s.matches(key, "author") ? 1 << 3 : 0
         case 7: return s.matches(key, "content") ? 1 << 1 : 0
