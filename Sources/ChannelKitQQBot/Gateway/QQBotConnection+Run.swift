@@ -133,10 +133,9 @@ extension QQBotConnection {
             continuation.finish()
             return result
         }
-        state.withLock { s in
-            if outcome == nil { s.machine.abandoned() } else { _ = s.machine.socketClosed(code: nil, reason: "") }
-        }
-        guard let outcome else { throw CancellationError() }
+        // The socket is gone; whatever the machine decided about the session stands.
+        state.withLock { $0.machine.abandoned() }
+        guard let outcome, !Task.isCancelled else { throw CancellationError() }
         switch outcome {
         case .reconnect(let after, let reason, let refreshToken):
             if refreshToken { tokens.invalidate(ifValue: identifiedWith) }

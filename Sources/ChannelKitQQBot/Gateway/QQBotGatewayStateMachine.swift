@@ -231,7 +231,8 @@ public struct QQBotGatewayStateMachine: Sendable {
         }
     }
 
-    /// The run ended without a close (cancelled, or the driver failed): leaves the session.
+    /// The socket's run is over (after ``socketClosed(code:reason:)``, after a close the
+    /// machine asked for, or cancelled): back to idle, the session as it stands.
     public mutating func abandoned() {
         phase = .idle
         unackedHeartbeats = 0
