@@ -141,3 +141,43 @@ import ChannelKitTesting
         await world.shutdown(a, b)
     }
 }
+
+@Suite struct QQBotScaleTests {
+    /// Fifty bots in one process, one human writing to all of them: each bot gets exactly
+    /// its own message and answers it with its own token.
+    @Test func fiftyBotsEachReceiveAndAnswerOnlyTheirOwnMessages() async throws {
+        let world = try QQBotTestWorld()
+        let sim = world.simulator
+        let ids = (0..<50).map { String(300_000 + $0) }
+        let accounts = ids.map { appId -> QQBotTestAccount in
+            sim.addBot(appId: appId, clientSecret: "s" + appId)
+            return world.account("a" + appId, appId: appId, secret: "s" + appId)
+        }
+        for account in accounts { account.start() }
+        for appId in ids { await sim.waitUntilConnected(appId: appId) }
+        #expect(sim.connectedBotCount == 50)
+        var sent: [String: String] = [:]
+        for appId in ids {
+            sent[appId] = sim.injectC2CMessage(appId: appId, userOpenID: sim.userOpenID(appId: appId, user: "alice"), text: "hi " + appId)
+        }
+        for account in accounts { #expect(await account.waitForMessages(1)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for account in accounts {
+                group.addTask {
+                    let m = try #require(account.recorder.messages.first)
+                    _ = try await account.connection.send(.text("re: " + m.text), to: DeliveryTarget(replyingTo: m.origin))
+                }
+            }
+            try await group.waitForAll()
+        }
+        for (account, appId) in zip(accounts, ids) {
+            #expect(account.recorder.messages.map(\.origin.messageID) == [sent[appId]])
+            #expect(account.recorder.messages.first?.text == "hi " + appId)
+            let replies = sim.sentMessages(appId: appId)
+            #expect(replies.count == 1 && replies.first?.msgID == sent[appId] && replies.first?.content == "re: hi " + appId)
+        }
+        #expect(sim.misroutedReplyCount == 0)
+        for account in accounts { await account.stop() }
+        await sim.shutdown()
+    }
+}
