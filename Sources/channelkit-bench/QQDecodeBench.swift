@@ -5,6 +5,12 @@ import ChannelKitQQBot
 /// QQ gateway dispatch frame (text) → typed `InboundMessage`, on one core.
 /// Peer: `python3 ../shared/bench/decode_peers.py` (qq-botpy: json.loads + C2CMessage /
 /// GroupMessage), same frame shapes. Pin both sides: `taskset -c 0 …`.
+///
+/// Prints the production path (`QQBotEventDecoder.decode`, byte-level) and, for scale,
+/// the `JSONDecoder` reference it is differentially tested against (which also
+/// validates the whole document with `JSONSerialization`). Every frame is checked to
+/// decode identically on both paths before timing. Knobs: `QQ_DECODE_REPEATS` (default
+/// 7, best of), `QQ_DECODE_FAST_ONLY=1` (skip the reference timing, for profiling).
 enum QQDecodeBench {
     /// The frames of `decode_peers.py`'s `qq_frames` (Python's default `json.dumps` spacing).
     static func frame(_ i: Int) -> String {
