@@ -15,7 +15,7 @@ if wants("ws-echo") || wants("ws-idle") {
     try await WebSocketEchoBench.run(idle: selected.isEmpty || selected.contains("ws-idle"))
 }
 // Adapter and gateway sections register below, one line each.
-// <qqbot bench>
+if wants("qq-decode") { QQDecodeBench.run() }
 // <clawchat bench>
 if wants("gateway-events") { await GatewayEventsBench.run() }
 // <gateway bench>
