@@ -115,10 +115,15 @@ final class LoopbackPoller: Sendable {
     }
 
     /// Drops every waiter on `fd` and returns them, for the caller to fail.
+    ///
+    /// Wakes the thread when `fd` was in its poll set: a descriptor closed while another
+    /// thread polls it stays referenced by that `poll()` call, so the socket (and the FIN
+    /// or RST the peer waits for) is only released once the call returns.
     func removeAll(fd: Int32) -> [Waiter] {
         state.withLock { s in
             let matching = s.waiters.values.filter { $0.fd == fd }
             for waiter in matching { s.waiters[waiter.id] = nil }
+            if !matching.isEmpty { Posix.writeByte(wakeWrite) }
             return matching
         }
     }

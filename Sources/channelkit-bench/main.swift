@@ -1,4 +1,4 @@
-/// `swift run -c release channelkit-bench [token-cache] [ws-codec] [ws-echo] [ws-idle] [clawchat]`
+/// `swift run -c release channelkit-bench [token-cache] [ws-codec] [ws-echo] [ws-idle] [gateway-events] [clawchat] …`
 ///
 /// Prints ChannelKit's side of each figure in ../shared/PERFORMANCE.md; run the peer
 /// scripts in ../shared/bench/ in the same sitting and compare ratios.
@@ -15,8 +15,7 @@ if wants("ws-echo") || wants("ws-idle") {
     try await WebSocketEchoBench.run(idle: selected.isEmpty || selected.contains("ws-idle"))
 }
 // Adapter and gateway sections register below, one line each.
-// <qqbot bench>
-if wants("clawchat") {
-    try await ClawChatBench.run()
-}
+if wants("qq-decode") { QQDecodeBench.run() }
+if wants("clawchat") { try await ClawChatBench.run() }
+if wants("gateway-events") { await GatewayEventsBench.run() }
 // <gateway bench>

@@ -123,6 +123,27 @@ import ChannelKitTesting
         await server.shutdown()
     }
 
+    /// `abort()` from another task while the handler waits in `receive()`: the peer must
+    /// see the reset at once, not whenever the poller next wakes up.
+    @Test func abortWhileAReadIsPendingResetsThePeerPromptly() async throws {
+        let gate = AsyncGate()
+        let server = try LoopbackWebSocketServer { connection in
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await gate.wait(); connection.abort() }
+                while (try? await connection.receive()) != nil {}
+            }
+        }
+        let connection = try await makeDefaultWebSocketTransport().connect(WebSocketRequest(url: server.url("/")))
+        var inbound = connection.messages.makeAsyncIterator()
+        let reading = Task { () -> Bool in
+            do { _ = try await inbound.next(); return false } catch { return true }
+        }
+        #expect(await waitUntil { server.openConnectionCount == 1 })
+        gate.open()
+        #expect(await reading.value, "the client sees the dropped connection")
+        await server.shutdown()
+    }
+
     @Test func serverRejectsUnmaskedClientFramesWith1002() async throws {
         let result = TestRecorder<Int>()
         let server = try LoopbackWebSocketServer { connection in

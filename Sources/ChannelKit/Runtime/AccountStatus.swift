@@ -16,9 +16,11 @@ public struct AccountStatus: Sendable, Hashable {
     public var reconnectCount: Int
     /// Whether the account was stopped on purpose (the health monitor leaves it alone).
     public var stoppedOnPurpose: Bool
+    /// Message counters since the account's runtime was created.
+    public var counters: AccountCounters
 
     /// Creates a snapshot.
-    public init(account: AccountKey, state: AccountState, identity: AccountIdentity? = nil, lastEventAt: Date? = nil, lastError: String? = nil, reconnectCount: Int = 0, stoppedOnPurpose: Bool = false) {
+    public init(account: AccountKey, state: AccountState, identity: AccountIdentity? = nil, lastEventAt: Date? = nil, lastError: String? = nil, reconnectCount: Int = 0, stoppedOnPurpose: Bool = false, counters: AccountCounters = AccountCounters()) {
         self.account = account
         self.state = state
         self.identity = identity
@@ -26,5 +28,6 @@ public struct AccountStatus: Sendable, Hashable {
         self.lastError = lastError
         self.reconnectCount = reconnectCount
         self.stoppedOnPurpose = stoppedOnPurpose
+        self.counters = counters
     }
 }
