@@ -168,6 +168,15 @@ public final class ClawChatSimulator: Sendable {
         }
     }
 
+    /// The `channels.clawchat.accounts.<id>` object that points an account at this
+    /// simulator: `baseUrl` (`websocketUrl` derives from it), the account's current
+    /// `accessToken` and `refreshToken`, and its bound `deviceId`.
+    public func accountConfig(for account: Account) -> JSONValue {
+        let current = self.account(account.userID) ?? account
+        return ["baseUrl": .string(baseURL.absoluteString), "accessToken": .string(current.accessToken),
+                "refreshToken": .string(current.refreshToken), "deviceId": .string(current.deviceID)]
+    }
+
     /// The account's current state (tokens rotate on every refresh).
     public func account(_ userID: String) -> Account? {
         state.withLock { $0.accounts[userID]?.account }

@@ -19,7 +19,9 @@ struct ClawChatGatewayTests {
         let consumer = Task { for await event in gateway.events { if case .message(let m) = event { messages.record(m) } } }
         let keyA = AccountKey(.clawchat, "a"), keyB = AccountKey(.clawchat, "b")
         try await gateway.add(keyA, settings: h.settings(a))
-        try await gateway.add(keyB, settings: h.settings(b))
+        // Account b is configured the way `channelkit run` would: from JSON.
+        let parsed = ClawChatAdapter().parseAccount(ConfigObject(h.simulator.accountConfig(for: b), path: "$.channels.clawchat.accounts.b"))
+        try await gateway.add(keyB, settings: try #require(parsed))
         await eventually("both connected") {
             h.simulator.liveSessionCount(userID: "usr_bot_a") == 1 && h.simulator.liveSessionCount(userID: "usr_bot_b") == 1
         }
