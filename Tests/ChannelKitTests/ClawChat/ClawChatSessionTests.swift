@@ -123,7 +123,6 @@ struct ClawChatSessionTests {
         events.identity.set(AccountIdentity(id: "usr_agent"))
         h.simulator.dropConnections(userID: "usr_agent")
         await eventually("replayed message") { events.messages.count == 1 }
-        if events.messages.count == 0 { for line in h.logs.lines { print(line) } }
         #expect(events.messages.all.first?.origin.messageID == id)
         await runner.stop()
         await h.shutdown()
@@ -193,7 +192,6 @@ struct ClawChatSessionTests {
         await eventually("connected") { h.simulator.liveSessionCount(userID: "usr_agent") == 1 }
         h.simulator.close(userID: "usr_agent", code: 4001, reason: "session replaced")
         await eventually("4001 outcome") { runner.outcomes.count == 1 }
-        if runner.outcomes.count == 0 { for line in h.logs.lines { print(line) } }
         #expect(runner.outcomes.all.first?.after == .some(.seconds(5)))
         await h.clock.waitForSleepers(1)   // the runner's wait
         await h.clock.advance(by: .seconds(4))
