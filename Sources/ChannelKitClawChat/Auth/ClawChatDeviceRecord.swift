@@ -1,5 +1,12 @@
 import Foundation
 import ChannelKit
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The account's stored ids (document `device` beside `credentials`): the REST
 /// `X-Device-Id`, the WebSocket `device_id`, and a fingerprint of the configured token
@@ -29,6 +36,16 @@ struct ClawChatDeviceRecord: Codable, Sendable, Equatable {
     static func derivedWSDeviceID(account: AccountKey, host: String) -> String {
         "channelkit-" + hex(fnv1a64(host + "|" + account.description))
     }
+
+    /// This machine's host name from `gethostname` (no DNS lookup, unlike
+    /// `ProcessInfo.hostName` on Linux), read once.
+    static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        let name = String(decoding: bytes, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }()
 
     static func fnv1a64(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -56,7 +56,7 @@ extension ClawChatConnection {
         }
 
         let wsDeviceID = settings.wsDeviceID ?? record?.wsDeviceID
-            ?? ClawChatDeviceRecord.derivedWSDeviceID(account: account, host: ProcessInfo.processInfo.hostName)
+            ?? ClawChatDeviceRecord.derivedWSDeviceID(account: account, host: ClawChatDeviceRecord.hostName)
         let did = JWTClaims(token: pair.accessToken.reveal())?.string("did").flatMap { $0.isEmpty ? nil : $0 }
         let restDeviceID = settings.deviceID ?? record?.restDeviceID ?? did ?? wsDeviceID
         let newRecord = ClawChatDeviceRecord(restDeviceID: restDeviceID, wsDeviceID: wsDeviceID, seedFingerprint: seed)
