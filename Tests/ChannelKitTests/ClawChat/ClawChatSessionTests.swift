@@ -226,7 +226,8 @@ struct ClawChatSessionTests {
         await h.clock.waitForSleepers(2)   // watchdog tick and proactive refresh
         await h.clock.advance(by: .seconds(30))
         await eventually("json ping") { h.simulator.uplinkFrames(userID: "usr_agent").contains { $0.contains(#""event":"ping""#) } }
-        await eventually("activity") { (events.sink.lastActivity ?? .distantPast) >= .distantPast }
+        let pingedAt = h.clock.wallNow
+        await eventually("pong recorded as activity") { (events.sink.lastActivity ?? .distantPast) >= pingedAt }
         #expect(runner.outcomes.count == 0)
         await runner.stop()
         await h.shutdown()

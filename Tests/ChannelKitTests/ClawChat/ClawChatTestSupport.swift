@@ -15,18 +15,21 @@ final class ClawChatEventLog: Sendable {
     let platformEvents = TestRecorder<(type: String, payload: JSONValue, isKnown: Bool)>()
     let identities = TestRecorder<AccountIdentity?>()
     let identity = AccountIdentityCell()
-    private let seen = Mutex<Set<String>>([])
-    let appliesIdentity: Mutex<Bool>
+    /// Whether `.identity` events are written to ``identity`` (as the runtime does).
+    let appliesIdentity: LockedValue<Bool>
+    /// The one sink handed to the connection (its activity cell is read by tests).
+    let sink: AccountEventSink
 
     init(appliesIdentity: Bool = true) {
-        self.appliesIdentity = Mutex(appliesIdentity)
-    }
-
-    var sink: AccountEventSink {
-        AccountEventSink { [self] event in
+        let messages = messages, duplicates = duplicates, states = states, errors = errors
+        let platformEvents = platformEvents, identities = identities, identity = identity
+        let applies = LockedValue(appliesIdentity)
+        let seen = LockedValue<Set<String>>([])
+        self.appliesIdentity = applies
+        self.sink = AccountEventSink { event in
             switch event {
             case .message(let message):
-                let fresh = seen.withLock { seen in
+                let fresh = seen.value.withLock { seen in
                     guard !message.dedupKeys.contains(where: seen.contains) else { return false }
                     seen.formUnion(message.dedupKeys)
                     return true
@@ -34,15 +37,21 @@ final class ClawChatEventLog: Sendable {
                 if fresh { messages.record(message) } else { duplicates.record(message) }
                 return fresh
             case .state(let state): states.record(state)
-            case .identity(let identity):
-                identities.record(identity)
-                if appliesIdentity.withLock({ $0 }) { self.identity.set(identity) }
+            case .identity(let value):
+                identities.record(value)
+                if applies.value.withLock({ $0 }) { identity.set(value) }
             case .platform(let type, let payload, let isKnown): platformEvents.record((type, payload, isKnown))
             case .error(let error): errors.record(error)
             }
             return true
         }
     }
+}
+
+/// A value behind a lock, shareable between closures.
+final class LockedValue<Value: Sendable>: Sendable {
+    let value: Mutex<Value>
+    init(_ initial: Value) { value = Mutex(initial) }
 }
 
 /// Runs `connection.run()` in a loop like the runtime: `.failed` ends it; a positive
