@@ -1,4 +1,7 @@
-/// `swift run -c release channelkit-bench [token-cache] [ws-codec] [ws-echo] [ws-idle] [gateway-events] [clawchat] …`
+import Foundation
+
+/// `swift run -c release channelkit-bench [token-cache] [ws-codec] [ws-echo] [ws-idle] [qq-decode] [clawchat] [gateway-events] [gateway-scale]`
+/// (`CK_BENCH_ACCOUNTS` sets the gateway-scale account count, default 1,000)
 ///
 /// Prints ChannelKit's side of each figure in ../shared/PERFORMANCE.md; run the peer
 /// scripts in ../shared/bench/ in the same sitting and compare ratios.
@@ -14,8 +17,7 @@ if wants("ws-codec") {
 if wants("ws-echo") || wants("ws-idle") {
     try await WebSocketEchoBench.run(idle: selected.isEmpty || selected.contains("ws-idle"))
 }
-// Adapter and gateway sections register below, one line each.
 if wants("qq-decode") { QQDecodeBench.run() }
 if wants("clawchat") { try await ClawChatBench.run() }
 if wants("gateway-events") { await GatewayEventsBench.run() }
-// <gateway bench>
+if wants("gateway-scale") { try await GatewayScaleBench.run(accounts: Int(ProcessInfo.processInfo.environment["CK_BENCH_ACCOUNTS"] ?? "") ?? 1000) }

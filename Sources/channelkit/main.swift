@@ -14,6 +14,8 @@ usage: channelkit <command>
 let arguments = Array(CommandLine.arguments.dropFirst())
 let rest = Array(arguments.dropFirst())
 switch arguments.first {
+case "demo":
+    exit(await DemoCommand.main(rest))
 case "run":
     exit(await RunCommand.main(rest))
 case "check":
