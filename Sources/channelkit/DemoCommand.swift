@@ -111,12 +111,21 @@ struct DemoRun {
         // Traffic: every 250 ms each account hears from one of three users; faults at
         // fixed points of the run.
         let ticks = duration * 4
-        let faultPlan: [(Int, DemoFault, Int)] = [
+        // A fault fires at its tick, or as soon after as its account is connected (a
+        // fault on an account that is still recovering from the previous one would not
+        // show what it is meant to show).
+        let second = accounts > 1 ? 1 : 0
+        let schedule: [(tick: Int, fault: DemoFault, account: Int)] = [
             (ticks / 4, .tokenExpiry, 0),
-            (ticks * 2 / 5, .droppedSocket, accounts > 1 ? 1 : 0),
+            (ticks * 2 / 5, .droppedSocket, second),
             (ticks * 3 / 5, .duplicatePush, 0),
-            (ticks * 3 / 4, .reconnectRequest, accounts > 1 ? 1 : 0),
+            (ticks * 3 / 4, .reconnectRequest, second),
         ]
+        var pendingFaults = schedule.flatMap { planned in
+            platforms.map { platform in
+                PlannedFault(tick: planned.tick, fault: planned.fault, platform: platform, account: platform.accountIDs[planned.account])
+            }
+        }
         var sequence = 0
         let started = ContinuousClock.now
         for tick in 0..<ticks {
@@ -129,18 +138,28 @@ struct DemoRun {
                         tally.expect("echo: \(text)", expectation, channel: platform.channel)
                     }
                 }
-                for (at, fault, index) in faultPlan where at == tick {
-                    let account = platform.accountIDs[index]
-                    if let description = await platform.inject(fault, account: account) {
-                        out.line("  ⚡ \(platform.channel):\(account): \(description)")
-                        tally.injected(fault, AccountKey(platform.channel, AccountID(account)))
-                    }
+            }
+            var stillPending: [PlannedFault] = []
+            for pending in pendingFaults {
+                let key = AccountKey(pending.platform.channel, AccountID(pending.account))
+                guard pending.tick <= tick, await gateway.status(of: key)?.state == .connected else {
+                    stillPending.append(pending)
+                    continue
+                }
+                if let description = await pending.platform.inject(pending.fault, account: pending.account) {
+                    out.line("  ⚡ \(key): \(description)")
+                    tally.injected(pending.fault, key)
                 }
             }
+            pendingFaults = stillPending
             if tick % 4 == 3 {
                 out.line(progressLine(seconds: (tick + 1) / 4, tally: tally, platforms: platforms))
             }
             try? await Task.sleep(until: started + .milliseconds(250 * (tick + 1)), clock: .continuous)
+        }
+
+        for pending in pendingFaults {
+            out.line("  (not injected: \(pending.fault.rawValue) on \(pending.platform.channel):\(pending.account), which was not connected again in time)")
         }
 
         // Let the last replies land.
@@ -186,6 +205,14 @@ struct DemoRun {
         await responder.value
         for platform in platforms { await platform.shutdown() }
     }
+}
+
+/// A fault waiting for its tick and for its account to be connected.
+struct PlannedFault {
+    let tick: Int
+    let fault: DemoFault
+    let platform: any DemoPlatform
+    let account: String
 }
 
 /// What the demo expected and what the gateway delivered, thread-safe.

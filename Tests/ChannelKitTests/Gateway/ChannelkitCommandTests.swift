@@ -217,7 +217,7 @@ struct ChannelkitCommandTests {
 extension ChannelkitCommandTests {
     @Test("demo: the README's main command answers everything through its origin and exits 0")
     func demoSmoke() async throws {
-        let (status, lines) = try await runToEnd(["demo", "--duration", "2", "--accounts", "2"])
+        let (status, lines) = try await runToEnd(["demo", "--duration", "3", "--accounts", "2"])
         #expect(status == 0, "\(lines.joined(separator: "\n"))")
         #expect(lines.contains("misrouted replies: 0 (must be 0)"))
         #expect(lines.contains { $0.hasPrefix("OK: every message answered exactly once") })
