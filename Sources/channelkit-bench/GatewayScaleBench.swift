@@ -4,26 +4,25 @@ import ChannelKitTesting
 import Foundation
 import Synchronization
 
-/// `gateway-scale`: N QQ accounts (default 1,000) on the QQ simulator in one process —
+/// `gateway-scale`: N QQ accounts (default 1,000) in one gateway process against the QQ
+/// simulator (run as a child process, so the memory figure is the gateway's alone) —
 /// time until every account is connected (token fetch, GET /gateway, WebSocket, Hello,
 /// Identify, READY), resident memory per account, and end-to-end events/s (simulator
 /// push → WebSocket → QQ decode → gateway dedup → event stream).
-///
-/// The simulator runs in the same process, so the memory figure includes its side of
-/// every connection too (an upper bound for the client).
 enum GatewayScaleBench {
     static func run(accounts: Int = 1000) async throws {
-        say("== gateway scale: \(accounts) QQ accounts on the simulator, one process ==")
+        say("== gateway scale: \(accounts) QQ accounts, simulator in a child process ==")
         raiseFileLimit(to: accounts * 3 + 256)
-        let simulator = try QQBotSimulator()
+        let simulator = try SimulatorProcess(accounts: accounts)
+        let endpoints = try await simulator.endpoints()
         var accountObjects: [String: JSONValue] = [:]
         var appIDs: [String] = []
         for index in 0..<accounts {
-            let bot = simulator.addBot(appId: "30\(100_000 + index)", clientSecret: "bench-secret-\(index)")
-            appIDs.append(bot.appId)
+            let (appID, secret) = botCredentials(index)
+            appIDs.append(appID)
             accountObjects["bot\(index)"] = .object([
-                "appId": .string(bot.appId), "clientSecret": .string(bot.clientSecret),
-                "apiBaseUrl": .string(simulator.apiBaseURL.absoluteString), "tokenUrl": .string(simulator.tokenURL.absoluteString),
+                "appId": .string(appID), "clientSecret": .string(secret),
+                "apiBaseUrl": .string(endpoints.api), "tokenUrl": .string(endpoints.token),
             ])
         }
         let settings = try GatewaySettings.parse(
@@ -55,25 +54,51 @@ enum GatewayScaleBench {
         report("time until all \(accounts) accounts connected", "\(format(Double(connectNanos) / 1e9, 2)) s")
         try await ContinuousClock().sleep(for: .seconds(2))  // the benchmark measures real settling on purpose
         let after = WebSocketEchoBench.residentBytes()
-        report("resident memory per account (client + simulator side)", "\(format(Double(after - before) / Double(accounts) / 1024)) KiB")
+        report("resident memory per connected account (gateway side)", "\(format(Double(after - before) / Double(accounts) / 1024)) KiB")
 
-        let perAccount = 20
+        let perAccount = Int(ProcessInfo.processInfo.environment["CK_BENCH_PUSHES"] ?? "") ?? 20
         let total = accounts * perAccount
         let pushStart = monotonicNanos()
-        for round in 0..<perAccount {
-            for appID in appIDs {
-                simulator.injectC2CMessage(appId: appID, userOpenID: simulator.userOpenID(appId: appID, user: "u\(round % 4)"), text: "hello \(round)")
-            }
-        }
-        while delivered.withLock({ $0 }) < total {
-            try await ContinuousClock().sleep(for: .milliseconds(5))
-            if monotonicNanos() - pushStart > 60_000_000_000 { break }
+        try simulator.command("push \(perAccount)")
+        while delivered.withLock({ $0 }) < total, monotonicNanos() - pushStart < 60_000_000_000 {
+            try await ContinuousClock().sleep(for: .milliseconds(2))
         }
         let pushNanos = monotonicNanos() - pushStart
         let got = delivered.withLock { $0 }
-        report("end-to-end events/s (\(accounts) accounts × \(perAccount), simulator push → stream)", "\(format(Double(got) / (Double(pushNanos) / 1e9), 0)) (\(got)/\(total) delivered)")
+        report("end-to-end events/s (simulator process → WS → decode → stream)", "\(format(Double(got) / (Double(pushNanos) / 1e9), 0)) (\(got)/\(total) delivered)")
         await gateway.shutdown()
         await consumer.value
+        simulator.finish()
+    }
+
+    static func botCredentials(_ index: Int) -> (appID: String, secret: String) {
+        ("30\(100_000 + index)", "bench-secret-\(index)")
+    }
+
+    /// `channelkit-bench _qq-simulator N`: serves a QQ simulator with N bots, prints its
+    /// endpoints as one JSON line, then obeys stdin (`push K`: K C2C messages per bot)
+    /// until EOF.
+    static func serveSimulator(_ arguments: [String]) async throws {
+        let accounts = Int(arguments.first ?? "") ?? 1000
+        raiseFileLimit(to: accounts * 3 + 256)
+        let simulator = try QQBotSimulator()
+        var appIDs: [String] = []
+        for index in 0..<accounts {
+            let (appID, secret) = botCredentials(index)
+            simulator.addBot(appId: appID, clientSecret: secret)
+            appIDs.append(appID)
+        }
+        say(#"{"api":"\#(simulator.apiBaseURL.absoluteString)","token":"\#(simulator.tokenURL.absoluteString)"}"#)
+        while let line = readLine() {
+            let parts = line.split(separator: " ")
+            if parts.first == "push", let count = parts.dropFirst().first.flatMap({ Int($0) }) {
+                for round in 0..<count {
+                    for appID in appIDs {
+                        simulator.injectC2CMessage(appId: appID, userOpenID: simulator.userOpenID(appId: appID, user: "u\(round % 4)"), text: "hello \(round)")
+                    }
+                }
+            }
+        }
         await simulator.shutdown()
     }
 
@@ -85,5 +110,50 @@ enum GatewayScaleBench {
             limit.rlim_cur = target
             _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
+    }
+}
+
+/// The QQ simulator running as a child process of the bench (so the bench's resident
+/// memory is the gateway's alone).
+final class SimulatorProcess {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+
+    init(accounts: Int) throws {
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            process.executableURL = URL(fileURLWithPath: exe)
+        }
+        process.arguments = ["_qq-simulator", "\(accounts)"]
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+    }
+
+    /// Reads the endpoints line.
+    func endpoints() async throws -> (api: String, token: String) {
+        var buffer = Data()
+        let handle = output.fileHandleForReading
+        while !buffer.contains(UInt8(ascii: "\n")) {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+        }
+        let line = buffer.split(separator: UInt8(ascii: "\n")).first.map { Data($0) } ?? Data()
+        let json = try JSONDecoder().decode(JSONValue.self, from: line)
+        guard let api = json["api"]?.stringValue, let token = json["token"]?.stringValue else {
+            throw ChannelError(.malformedInput, "simulator process printed no endpoints")
+        }
+        return (api, token)
+    }
+
+    func command(_ line: String) throws {
+        try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    func finish() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
     }
 }

@@ -5,6 +5,10 @@ import Foundation
 ///
 /// Prints ChannelKit's side of each figure in ../shared/PERFORMANCE.md; run the peer
 /// scripts in ../shared/bench/ in the same sitting and compare ratios.
+if CommandLine.arguments.dropFirst().first == "_qq-simulator" {
+    try await GatewayScaleBench.serveSimulator(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
 let selected = Set(CommandLine.arguments.dropFirst())
 func wants(_ name: String) -> Bool { selected.isEmpty || selected.contains(name) }
 

@@ -129,11 +129,24 @@ extension QQBotSimulator {
             (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
         }
 
+        /// `2026-01-01T08:00:00+08:00` (the platform's Beijing-time RFC 3339), formatted by
+        /// hand: a formatter per message dominated the simulator's push cost.
         static func rfc3339(_ date: Date) -> String {
-            let f = ISO8601DateFormatter()
-            f.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
-            f.formatOptions = [.withInternetDateTime]
-            return f.string(from: date)
+            let seconds = Int(date.timeIntervalSince1970.rounded(.down)) + 8 * 3600
+            let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+            let secondOfDay = seconds - days * 86_400
+            // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+            let z = days + 719_468
+            let era = (z >= 0 ? z : z - 146_096) / 146_097
+            let doe = z - era * 146_097
+            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+            let mp = (5 * doy + 2) / 153
+            let day = doy - (153 * mp + 2) / 5 + 1
+            let month = mp < 10 ? mp + 3 : mp - 9
+            let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+            func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+            return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60)):\(two(secondOfDay % 60))+08:00"
         }
 
         // MARK: Dispatch
@@ -162,7 +175,9 @@ extension QQBotSimulator {
             let body = Self.json(d)
             state.withLock { s in
                 s.apps[appId]?.lastPush = (type, d)
-                guard let sid = s.apps[appId]?.currentSession, var session = s.sessions[sid] else { return }
+                // Taken out of the dictionary while it is changed, so its replay log is
+                // not copied on every push.
+                guard let sid = s.apps[appId]?.currentSession, var session = s.sessions.removeValue(forKey: sid) else { return }
                 session.seq += 1
                 let eventID = type + ":" + QQBotSimulator.openID("event", sid, String(session.seq)).prefix(24)
                 let frame = #"{"op":0,"s":\#(session.seq),"t":"\#(type)","id":"\#(eventID)","d":\#(body)}"#
