@@ -276,6 +276,20 @@ import ChannelKitTesting
 }
 
 @Suite struct QQBotConnectionGuardTests {
+    @Test func simulatorTimestampsAreBeijingTimeAndDecodeToTheVirtualClock() async throws {
+        let world = try QQBotTestWorld()
+        let a = await world.connectedAccount("main", appId: "9104")
+        for step in [0, 16 * 3600 + 1] {  // 08:00 +08:00, then just past midnight in Beijing
+            await world.clock.advance(by: .seconds(step))
+            let expected = world.clock.wallNow
+            world.simulator.injectC2CMessage(appId: "9104", userOpenID: world.simulator.userOpenID(appId: "9104", user: "t"), text: "t\(step)")
+            #expect(await a.waitForMessages(a.recorder.messages.count + 1))
+            let stamp = try #require(a.recorder.messages.last?.timestamp)
+            #expect(abs(stamp.timeIntervalSince(expected)) < 1, "\(stamp) vs \(expected)")
+        }
+        await world.shutdown(a)
+    }
+
     @Test func runCannotOverlapItself() async throws {
         let world = try QQBotTestWorld()
         let a = await world.connectedAccount("main", appId: "9101")
