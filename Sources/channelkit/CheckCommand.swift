@@ -7,28 +7,18 @@ enum CheckCommand {
     static let usage = "channelkit check --config FILE"
 
     static func main(_ arguments: [String]) -> Int32 {
-        let path: String
+        let prepared: ConfigLoading.Prepared
         do {
-            path = try CommandOptions(arguments, valued: ["config"], flags: []).require("config")
+            prepared = try ConfigLoading.prepare(arguments, usage: usage, issues: .standardOutput)
         } catch {
-            LineWriter.standardError.line("error: \(error)\nusage: \(usage)")
-            return 64
+            return error.status
         }
-        switch ConfigLoading.load(path) {
-        case .success(let loaded):
-            let accounts = loaded.settings.accounts
-            let enabled = accounts.filter { $0.settings.enabled }.count
-            LineWriter.standardOutput.line("ok: \(accounts.count) account(s), \(enabled) enabled")
-            for account in accounts {
-                LineWriter.standardOutput.line("  \(account.key)\(account.settings.enabled ? "" : " (disabled)")")
-            }
-            return 0
-        case .failure(.unreadable(let message)):
-            LineWriter.standardError.line("error: \(message)")
-            return 1
-        case .failure(.invalid(let error)):
-            ConfigLoading.printIssues(error, to: .standardOutput)
-            return 2
+        let accounts = prepared.settings.accounts
+        let enabled = accounts.filter { $0.settings.enabled }.count
+        LineWriter.standardOutput.line("ok: \(accounts.count) account(s), \(enabled) enabled")
+        for account in accounts {
+            LineWriter.standardOutput.line("  \(account.key)\(account.settings.enabled ? "" : " (disabled)")")
         }
+        return 0
     }
 }

@@ -8,22 +8,11 @@ enum ProbeCommand {
     static let usage = "channelkit probe --config FILE"
 
     static func main(_ arguments: [String]) async -> Int32 {
-        let path: String
-        do {
-            path = try CommandOptions(arguments, valued: ["config"], flags: []).require("config")
-        } catch {
-            LineWriter.standardError.line("error: \(error)\nusage: \(usage)")
-            return 64
-        }
         let settings: GatewaySettings
-        switch ConfigLoading.load(path) {
-        case .success(let loaded): settings = loaded.settings
-        case .failure(.unreadable(let message)):
-            LineWriter.standardError.line("error: \(message)")
-            return 1
-        case .failure(.invalid(let error)):
-            ConfigLoading.printIssues(error, to: .standardError)
-            return 2
+        do {
+            settings = try ConfigLoading.prepare(arguments, usage: usage, issues: .standardError).settings
+        } catch {
+            return error.status
         }
         let gateway = ChannelGateway(adapters: AvailableAdapters.all, configuration: .init(logger: ChannelLogger(handler: StandardErrorLogHandler(), level: .warning)))
         var rows: [[String]] = [["ACCOUNT", "TOKEN", "IDENTITY", "GATEWAY", "PROBLEMS"]]

@@ -8,28 +8,14 @@ enum RunCommand {
     static let usage = "channelkit run --config FILE [--echo] [--log-level LEVEL]"
 
     static func main(_ arguments: [String]) async -> Int32 {
-        let options: CommandOptions
-        let path: String
+        let prepared: ConfigLoading.Prepared
         do {
-            options = try CommandOptions(arguments, valued: ["config", "log-level"], flags: ["echo"])
-            path = try options.require("config")
+            prepared = try ConfigLoading.prepare(arguments, usage: usage, valued: ["log-level"], flags: ["echo"], issues: .standardError)
         } catch {
-            LineWriter.standardError.line("error: \(error)\nusage: \(usage)")
-            return 64
+            return error.status
         }
+        let (options, path, settings, directory) = (prepared.options, prepared.path, prepared.settings, prepared.directory)
         let level = options.values["log-level"].flatMap { name in LogLevel.allCases.first { $0.description == name } } ?? .info
-        let settings: GatewaySettings
-        let directory: String
-        switch ConfigLoading.load(path) {
-        case .success(let loaded):
-            (settings, directory) = loaded
-        case .failure(.unreadable(let message)):
-            LineWriter.standardError.line("error: \(message)")
-            return 1
-        case .failure(.invalid(let error)):
-            ConfigLoading.printIssues(error, to: .standardError)
-            return 2
-        }
 
         let signals = SignalWatcher()
         let logger = ChannelLogger(handler: StandardErrorLogHandler(), level: level)

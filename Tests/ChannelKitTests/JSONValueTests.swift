@@ -132,3 +132,21 @@ import Testing
         ]))
     }
 }
+
+@Suite("JSONValue text")
+struct JSONValueTextTests {
+    @Test func compactSortedAndIntegral() {
+        let value: JSONValue = ["b": [1, 2.5, true, "x"], "a": .null, "c": ["z": 7]]
+        #expect(value.jsonText == #"{"a":null,"b":[1,2.5,true,"x"],"c":{"z":7}}"#)
+    }
+
+    @Test func escapesQuotesBackslashesAndControls() {
+        #expect(JSONValue.quoted("a\"b\\c\nd\u{01}é😀") == #""a\"b\\c\nd\u0001é😀""#)
+    }
+
+    @Test func roundTripsThroughJSONDecoder() throws {
+        let value: JSONValue = ["text": "line1\nline2\t\"quoted\" \u{1F} ü", "n": -12, "list": [[], [:]]]
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(value.jsonText.utf8))
+        #expect(decoded == value)
+    }
+}

@@ -219,10 +219,10 @@ extension QQBotConnection {
         guard token.key == CredentialKey(.qqbot, settings.appId) else {
             throw ChannelError(.invalidState, "token of \(token.key) offered to AppID \(settings.appId)", account: context.account)
         }
-        let auth = Self.jsonString("QQBot " + token.value.reveal())
+        let auth = JSONValue.quoted("QQBot " + token.value.reveal())
         switch action {
         case .resume(let sessionID, let seq):
-            return #"{"op":6,"d":{"token":\#(auth),"session_id":\#(Self.jsonString(sessionID)),"seq":\#(seq)}}"#
+            return #"{"op":6,"d":{"token":\#(auth),"session_id":\#(JSONValue.quoted(sessionID)),"seq":\#(seq)}}"#
         default:
             return #"{"op":2,"d":{"token":\#(auth),"intents":\#(settings.intents.rawValue),"shard":[0,1],"properties":{"$os":"linux","$browser":"ChannelKit","$device":"ChannelKit"}}}"#
         }
@@ -230,26 +230,5 @@ extension QQBotConnection {
 
     static func heartbeatFrame(seq: Int?) -> String {
         #"{"op":1,"d":\#(seq.map(String.init) ?? "null")}"#
-    }
-
-    /// `value` as a JSON string literal.
-    static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -463,33 +463,7 @@ public final class ClawChatSimulator: Sendable {
     }
 
     /// Compact JSON with integers written as integers.
-    static func encode(_ value: JSONValue) -> String {
-        switch value {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let d):
-            if let i = Int(exactly: d) { return String(i) }
-            return d.isFinite ? String(d) : "null"
-        case .string(let s): return quote(s)
-        case .array(let items): return "[" + items.map(encode).joined(separator: ",") + "]"
-        case .object(let members):
-            return "{" + members.keys.sorted().map { quote($0) + ":" + encode(members[$0] ?? .null) }.joined(separator: ",") + "}"
-        }
-    }
+    static func encode(_ value: JSONValue) -> String { value.jsonText }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONValue.quoted(s) }
 }

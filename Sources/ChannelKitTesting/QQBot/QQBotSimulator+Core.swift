@@ -119,14 +119,8 @@ extension QQBotSimulator {
 
         var now: Date { configuration.time.now() }
 
-        static let encoder: JSONEncoder = {
-            let e = JSONEncoder()
-            e.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-            return e
-        }()
-
         static func json(_ value: JSONValue) -> String {
-            (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+            value.jsonText
         }
 
         /// `2026-01-01T08:00:00+08:00` (the platform's Beijing-time RFC 3339), formatted by
