@@ -155,7 +155,8 @@ struct DemoRun {
             if tick % 4 == 3 {
                 out.line(progressLine(seconds: (tick + 1) / 4, tally: tally, platforms: platforms))
             }
-            try? await Task.sleep(until: started + .milliseconds(250 * (tick + 1)), clock: .continuous)
+            // The demo runs in real time on purpose: it is a live show of real sockets.
+            try? await ContinuousClock().sleep(until: started + .milliseconds(250 * (tick + 1)))
         }
 
         for pending in pendingFaults {
@@ -195,7 +196,7 @@ struct DemoRun {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
+            try? await ContinuousClock().sleep(for: .milliseconds(50))
         }
         return await condition()
     }

@@ -40,7 +40,7 @@ struct StandardErrorLogHandler: ChannelLogHandler {
             .sorted { $0.key < $1.key }
             .map { " \($0.key)=\($0.value)" }
             .joined()
-        let stamp = Date().formatted(.iso8601)
+        let stamp = TimeSource.system.now().formatted(.iso8601)
         LineWriter.standardError.line("\(stamp) \(level)\(account) \(message)\(rest)")
     }
 }
