@@ -64,6 +64,7 @@ actor AccountRuntime {
     private var lastError: String?
     private var reconnectCount = 0
     private var lastHealthRestart: Date?
+    private var platformWaitUntil: Date?
     private var counters = AccountCounters()
     let identity = AccountIdentityCell()
 
@@ -216,6 +217,8 @@ actor AccountRuntime {
                     delay = max(after ?? .zero, backoff.next())
                 }
                 logger.info("session ended (\(reason)); reconnecting in \(delay)")
+                platformWaitUntil = after.map { _ in shared.time.now().addingTimeInterval(delay.seconds) }
+                defer { platformWaitUntil = nil }
                 do { try await shared.time.sleep(for: delay) } catch { break }
             }
             if failedReason != nil { break }
@@ -421,7 +424,8 @@ actor AccountRuntime {
             startedAt: startedAt,
             stateChangedAt: stateChangedAt,
             lastActivity: sink?.lastActivity,
-            lastHealthRestart: lastHealthRestart
+            lastHealthRestart: lastHealthRestart,
+            platformWaitUntil: platformWaitUntil
         )
     }
 }

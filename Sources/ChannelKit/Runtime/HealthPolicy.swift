@@ -4,9 +4,9 @@ import Foundation
 /// snapshot and the time, so every rule is unit-tested without I/O.
 ///
 /// The monitor runs per channel every `healthCheckIntervalMinutes`. It never touches an
-/// account that was stopped on purpose, or one that failed for a reason retrying cannot
-/// fix (``AccountState/failed(reason:)``: banned bot, revoked credentials — a config
-/// change or an explicit start brings it back).
+/// account that was stopped on purpose, one that failed for a reason retrying cannot fix
+/// (``AccountState/failed(reason:)``: banned bot, revoked credentials — a config change
+/// or an explicit start brings it back), or one sitting out a wait the platform imposed.
 public struct HealthPolicy: Sendable, Hashable {
     /// No check within this long after an account starts. Default 60 s.
     public var startupGrace: Duration
@@ -43,9 +43,12 @@ public struct HealthPolicy: Sendable, Hashable {
         public var lastActivity: Date?
         /// When the monitor last restarted it.
         public var lastHealthRestart: Date?
+        /// The end of a wait the platform imposed (QQ 4008, ClawChat 4002
+        /// `retry_after_ms`), while the account sits it out.
+        public var platformWaitUntil: Date?
 
         /// Creates a snapshot.
-        public init(state: AccountState, isRunning: Bool, stoppedOnPurpose: Bool, startedAt: Date?, stateChangedAt: Date, lastActivity: Date?, lastHealthRestart: Date?) {
+        public init(state: AccountState, isRunning: Bool, stoppedOnPurpose: Bool, startedAt: Date?, stateChangedAt: Date, lastActivity: Date?, lastHealthRestart: Date?, platformWaitUntil: Date? = nil) {
             self.state = state
             self.isRunning = isRunning
             self.stoppedOnPurpose = stoppedOnPurpose
@@ -53,6 +56,7 @@ public struct HealthPolicy: Sendable, Hashable {
             self.stateChangedAt = stateChangedAt
             self.lastActivity = lastActivity
             self.lastHealthRestart = lastHealthRestart
+            self.platformWaitUntil = platformWaitUntil
         }
     }
 
@@ -69,6 +73,8 @@ public struct HealthPolicy: Sendable, Hashable {
             return nil
         }
         guard snapshot.isRunning else { return "stopped" }
+        // A restart must not cut short a wait the platform asked for.
+        if let until = snapshot.platformWaitUntil, now < until { return nil }
         if let started = snapshot.startedAt, now.timeIntervalSince(started) < startupGrace.seconds { return nil }
         if !snapshot.state.isUp {
             return now.timeIntervalSince(snapshot.stateChangedAt) >= connectGrace.seconds ? "disconnected" : nil

@@ -103,6 +103,23 @@ struct GatewayLifecycleTests {
         await gateway.shutdown()
     }
 
+    @Test("the health monitor does not cut short a platform-imposed wait")
+    func healthRespectsPlatformWait() async throws {
+        platform.autoConnect.withLock { $0 = false }
+        let gateway = gateway()
+        try await gateway.add(a1, settings: FakeSettings(token: "t1"))
+        #expect(await eventually { platform.latest(a1)?.active.withLock { $0 } == 1 })
+        let connection = try #require(platform.latest(a1))
+        connection.end(.reconnect(after: .seconds(300), reason: "4002 retry_after_ms=300000"))
+        #expect(await clock.waitForSleepers(1))
+        await clock.advance(by: .seconds(200))
+        #expect(await gateway.checkHealth(of: fakeA, interval: .seconds(60)).isEmpty)
+        #expect(connection.runs.withLock { $0 } == 1)
+        await clock.advance(by: .seconds(100))
+        #expect(await eventually { connection.runs.withLock { $0 } == 2 })
+        await gateway.shutdown()
+    }
+
     @Test("a fatal outcome fails only that account; it is not restarted")
     func fatalStopsOnlyThatAccount() async throws {
         let gateway = gateway()

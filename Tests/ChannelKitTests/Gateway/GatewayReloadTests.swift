@@ -109,6 +109,13 @@ struct HealthPolicyTests {
         // Never any event at all counts from the last state change.
         #expect(policy.restartReason(for: snapshot(.degraded(reason: "identity unknown")), now: t0 + 1800, interval: interval) == "stale-socket")
     }
+    @Test func platformImposedWaitIsNotCutShort() {
+        var waiting = snapshot(.reconnecting(attempt: 1), changed: 0)
+        waiting.platformWaitUntil = t0 + 300
+        #expect(policy.restartReason(for: waiting, now: t0 + 200, interval: interval) == nil)
+        #expect(policy.restartReason(for: waiting, now: t0 + 300, interval: interval) == "disconnected")
+    }
+
     @Test func cooldownAfterARestart() {
         #expect(policy.restartReason(for: snapshot(.reconnecting(attempt: 1), restarted: 0), now: t0 + 599, interval: interval) == nil)
         #expect(policy.restartReason(for: snapshot(.reconnecting(attempt: 1), restarted: 0), now: t0 + 600, interval: interval) == "disconnected")
