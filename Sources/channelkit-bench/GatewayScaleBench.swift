@@ -102,13 +102,19 @@ enum GatewayScaleBench {
         await simulator.shutdown()
     }
 
+    #if os(Linux)
+    private static let resourceNoFile = Int32(RLIMIT_NOFILE.rawValue)
+    #else
+    private static let resourceNoFile = RLIMIT_NOFILE
+    #endif
+
     private static func raiseFileLimit(to wanted: Int) {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        guard getrlimit(resourceNoFile, &limit) == 0 else { return }
         let target = min(rlim_t(wanted), limit.rlim_max)
         if limit.rlim_cur < target {
             limit.rlim_cur = target
-            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            _ = setrlimit(resourceNoFile, &limit)
         }
     }
 }
