@@ -1,0 +1,77 @@
+import ChannelKit
+import ChannelKitQQBot
+import ChannelKitTesting
+import Foundation
+import Synchronization
+import Testing
+
+/// The QQ adapter inside the real ``ChannelGateway``: duplicate pushes and resume replays
+/// reach the event stream once; two bots' echoes go home.
+@Suite("QQ Bot through the gateway")
+struct QQBotGatewayTests {
+    @Test("duplicate pushes, a dropped socket and op 7 deliver every message exactly once, and replies go home")
+    func exactlyOnceAcrossResume() async throws {
+        let clock = TestClock()
+        let simulator = try QQBotSimulator(configuration: .init(time: clock.timeSource))
+        let bots = [simulator.addBot(appId: "7001", clientSecret: "s1"), simulator.addBot(appId: "7002", clientSecret: "s2")]
+        let gateway = ChannelGateway(
+            adapters: [QQBotAdapter()],
+            configuration: ChannelGateway.Configuration(time: clock.timeSource, dedupFlushDelay: .zero)
+        )
+        let settings = try GatewaySettings.parse(.object(["channels": .object(["qqbot": .object(["accounts": .object([
+            "a": simulator.accountConfig(for: bots[0]),
+            "b": simulator.accountConfig(for: bots[1]),
+        ])])])]), adapters: [QQBotAdapter()], environment: ConfigEnvironment())
+        let delivered = TestRecorder<InboundMessage>()
+        let responder = Task {
+            for await event in gateway.events {
+                guard case .message(let message) = event else { continue }
+                delivered.record(message)
+                _ = try? await gateway.reply(to: message, .text("echo: \(message.text)"))
+            }
+        }
+        await gateway.apply(settings)
+        let a = AccountKey(.qqbot, "a"), b = AccountKey(.qqbot, "b")
+        #expect(await eventually { await gateway.status(of: a)?.state == .connected })
+        #expect(await eventually { await gateway.status(of: b)?.state == .connected })
+
+        let userA = simulator.userOpenID(appId: "7001", user: "alice"), userB = simulator.userOpenID(appId: "7002", user: "alice")
+        simulator.injectC2CMessage(appId: "7001", userOpenID: userA, text: "one")
+        simulator.injectC2CMessage(appId: "7002", userOpenID: userB, text: "uno")
+        simulator.duplicateLastPush(appId: "7001")
+        simulator.duplicateLastPush(appId: "7002")
+        #expect(await eventually { delivered.count == 2 })
+
+        // Dropped socket: messages pushed while it is down come back on resume, once.
+        simulator.dropConnections(appId: "7001")
+        #expect(await eventually { await gateway.status(of: a)?.state.isUp == false })
+        simulator.injectC2CMessage(appId: "7001", userOpenID: userA, text: "two")
+        #expect(await clock.waitForSleepers(1))
+        await clock.advance(by: .seconds(2))
+        #expect(await eventually { delivered.count == 3 })
+
+        // op 7: resume at once, nothing lost, nothing repeated.
+        simulator.sendReconnect(appId: "7002")
+        simulator.injectC2CMessage(appId: "7002", userOpenID: userB, text: "dos")
+        #expect(await eventually { delivered.count == 4 })
+        simulator.duplicateLastPush(appId: "7002")
+        #expect(await eventually { await gateway.status(of: b)?.counters.duplicatesSuppressed ?? 0 >= 2 })
+
+        #expect(await eventually { simulator.allSends.filter(\.accepted).count == 4 })
+        let texts = delivered.all.map { "\($0.account.account):\($0.text)" }.sorted()
+        #expect(texts == ["a:one", "a:two", "b:dos", "b:uno"])
+        for send in simulator.allSends {
+            #expect(send.accepted)
+            let appID = send.appId ?? "?"
+            #expect(send.targetID == (appID == "7001" ? userA : userB))
+        }
+        #expect(simulator.sentMessages(appId: "7001").compactMap(\.content).sorted() == ["echo: one", "echo: two"])
+        #expect(simulator.sentMessages(appId: "7002").compactMap(\.content).sorted() == ["echo: dos", "echo: uno"])
+        #expect(simulator.misroutedReplyCount == 0)
+        #expect(simulator.resumeCount(appId: "7001") >= 1 && simulator.resumeCount(appId: "7002") >= 1)
+
+        await gateway.shutdown()
+        await responder.value
+        await simulator.shutdown()
+    }
+}
