@@ -2,8 +2,12 @@ import ChannelKit
 import Foundation
 
 /// `channelkit run --config FILE [--echo]`: runs a gateway on a config file, writing one
-/// JSON object per event line on stdout (see ``EventLine``) and logs on stderr. SIGINT or
-/// SIGTERM: every account stops (sockets closed, state flushed), exit 0.
+/// JSON object per event line on stdout (see ``EventLine``) and logs on stderr.
+///
+/// - SIGHUP: reads the file again and applies it without a restart (added accounts start,
+///   removed or disabled ones stop, changed ones restart, untouched ones keep their
+///   socket). An invalid file is reported on stderr and the running configuration stays.
+/// - SIGINT or SIGTERM: every account stops (sockets closed, state flushed), exit 0.
 enum RunCommand {
     static let usage = "channelkit run --config FILE [--echo] [--log-level LEVEL]"
 
@@ -17,7 +21,7 @@ enum RunCommand {
         let (options, path, settings, directory) = (prepared.options, prepared.path, prepared.settings, prepared.directory)
         let level = options.values["log-level"].flatMap { name in LogLevel.allCases.first { $0.description == name } } ?? .info
 
-        let signals = SignalWatcher()
+        let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
         let logger = ChannelLogger(handler: StandardErrorLogHandler(), level: level)
         let stateDirectory = ConfigLoading.stateDirectory(settings, configDirectory: directory)
         let configuration = ChannelGateway.Configuration(
@@ -48,10 +52,36 @@ enum RunCommand {
             logger.warning("no enabled accounts in \(path)")
         }
 
-        let signal = await signals.next()
-        logger.info("signal \(signal ?? 0): shutting down")
+        for await signal in signals.signals {
+            guard signal == SIGHUP else {
+                logger.info("signal \(signal): shutting down")
+                break
+            }
+            await reload(path, into: gateway, stateDirectory: stateDirectory, logger: logger)
+        }
         await gateway.shutdown()
         await printer.value
         return 0
+    }
+
+    /// SIGHUP: re-reads `path` and applies it; keeps the running configuration when the
+    /// file is unreadable or invalid.
+    private static func reload(_ path: String, into gateway: ChannelGateway, stateDirectory: URL, logger: ChannelLogger) async {
+        switch ConfigLoading.load(path) {
+        case .success(let loaded):
+            let wanted = ConfigLoading.stateDirectory(loaded.settings, configDirectory: loaded.directory)
+            if wanted.standardizedFileURL != stateDirectory.standardizedFileURL {
+                logger.warning("state.directory changed to \(wanted.path); it takes effect at the next start (still using \(stateDirectory.path))")
+            }
+            let report = await gateway.apply(loaded.settings)
+            logger.info("reloaded \(path): started \(report.started.count), restarted \(report.restarted.count), stopped \(report.stopped.count), unchanged \(report.unchanged.count)")
+        case .failure(.unreadable(let message)):
+            logger.error("reload failed, keeping the running configuration: \(message)")
+        case .failure(.invalid(let error)):
+            // Config issues never hold secret values (ConfigObject never echoes them), so
+            // they are printed as they are, like at start-up, not through the redacting logger.
+            logger.error("reload failed, keeping the running configuration")
+            ConfigLoading.printIssues(error, to: .standardError)
+        }
     }
 }

@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 
-/// Turns SIGINT and SIGTERM into one async notification (the first one wins), so the
-/// command can shut down cleanly and exit 0.
+/// Turns signals (default SIGINT and SIGTERM) into an async sequence, so the command can
+/// reload or shut down cleanly from ordinary async code.
 final class SignalWatcher {
     private let sources: [any DispatchSourceSignal]
     let signals: AsyncStream<Int32>
@@ -17,11 +17,5 @@ final class SignalWatcher {
             source.resume()
             return source
         }
-    }
-
-    /// Suspends until the first signal arrives.
-    func next() async -> Int32? {
-        var iterator = signals.makeAsyncIterator()
-        return await iterator.next()
     }
 }

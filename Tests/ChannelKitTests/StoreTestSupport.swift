@@ -171,27 +171,38 @@ final class ChildProcess {
     let process = Process()
     private let input = Pipe()
     private let output = Pipe()
+    private let errors = Pipe()
     private var lines: AsyncStream<String>.Iterator
+    private var errorLines: AsyncStream<String>.Iterator
     private var exits: AsyncStream<Int32>.Iterator
     private let linesContinuation: AsyncStream<String>.Continuation
 
-    /// Starts `executable` with `arguments`; stderr is inherited.
-    init(_ executable: URL, _ arguments: [String]) throws {
+    /// Starts `executable` with `arguments`. Stderr is inherited, unless
+    /// `captureStandardError` is set: then its lines are read by ``nextErrorLine()``.
+    init(_ executable: URL, _ arguments: [String], captureStandardError: Bool = false) throws {
         let (lineStream, lineContinuation) = AsyncStream.makeStream(of: String.self)
         let (exitStream, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
+        let (errorStream, errorContinuation) = AsyncStream.makeStream(of: String.self)
         lines = lineStream.makeAsyncIterator()
         exits = exitStream.makeAsyncIterator()
+        errorLines = errorStream.makeAsyncIterator()
         linesContinuation = lineContinuation
         process.executableURL = executable
         process.arguments = arguments
         process.standardInput = input
         process.standardOutput = output
+        if captureStandardError { process.standardError = errors } else { errorContinuation.finish() }
         process.terminationHandler = { process in
             exitContinuation.yield(process.terminationStatus)
             exitContinuation.finish()
         }
         try process.run()
-        let reader = output.fileHandleForReading  // captured: keeps the descriptor open
+        Self.readLines(output.fileHandleForReading, into: lineContinuation)
+        if captureStandardError { Self.readLines(errors.fileHandleForReading, into: errorContinuation) }
+    }
+
+    /// Reads `handle` on a dedicated thread, one `read(2)` per chunk, yielding lines.
+    private static func readLines(_ reader: FileHandle, into continuation: AsyncStream<String>.Continuation) {
         Thread {
             var buffer = Data()
             var chunk = [UInt8](repeating: 0, count: 4096)
@@ -202,11 +213,11 @@ final class ChildProcess {
                 if count <= 0 { break }
                 buffer.append(contentsOf: chunk[0..<count])
                 while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                    lineContinuation.yield(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                    continuation.yield(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
                     buffer.removeSubrange(buffer.startIndex...newline)
                 }
             }
-            lineContinuation.finish()
+            continuation.finish()
         }.start()
     }
 
@@ -217,6 +228,9 @@ final class ChildProcess {
 
     /// The next line the child printed, or `nil` once its stdout closed.
     func nextLine() async -> String? { await lines.next() }
+
+    /// The next line the child wrote to stderr (when captured), or `nil` once it closed.
+    func nextErrorLine() async -> String? { await errorLines.next() }
 
     /// Writes a line to the child's stdin.
     func send(_ line: String) throws {

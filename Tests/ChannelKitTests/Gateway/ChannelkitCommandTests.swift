@@ -204,6 +204,87 @@ struct ChannelkitCommandTests {
         await claw.shutdown()
     }
 
+    @Test("run: SIGHUP reloads — added start, removed stop, untouched keep their socket; an invalid file keeps the running config")
+    func runReloadsOnSIGHUP() async throws {
+        let qq = try QQBotSimulator()
+        for appID in ["8001", "8002", "8003"] { qq.addBot(appId: appID, clientSecret: "secret-\(appID)") }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ck-reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await reloadScenario(qq, directory: directory)
+        await qq.shutdown()
+    }
+
+    private func reloadConfig(_ qq: QQBotSimulator, _ ids: [Int]) -> String {
+        let accounts = ids.map { i in
+            let appID = "800\(i + 1)"
+            return #""bot\#(i)": {"appId": "\#(appID)", "clientSecret": "secret-\#(appID)", "apiBaseUrl": "\#(qq.apiBaseURL.absoluteString)", "tokenUrl": "\#(qq.tokenURL.absoluteString)"}"#
+        }
+        return #"{"channels": {"qqbot": {"accounts": {\#(accounts.joined(separator: ","))}}}, "state": {"directory": "state"}}"#
+    }
+
+    private static func object(_ line: String?) -> [String: JSONValue]? {
+        guard let line else { return nil }
+        return (try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)))?.objectValue ?? [:]
+    }
+
+    private func reloadScenario(_ qq: QQBotSimulator, directory: URL) async throws {
+        let path = try write(reloadConfig(qq, [0, 1]), in: directory)
+        let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), ["run", "--config", path], captureStandardError: true)
+        let pid = child.process.processIdentifier
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))  // safety net only
+            kill(pid, SIGKILL)
+        }
+        defer { watchdog.cancel() }
+
+        var connected = Set<String>()
+        while connected.count < 2, let object = Self.object(await child.nextLine()) {
+            if object["state"] == "connected", let account = object["account"]?.stringValue { connected.insert(account) }
+        }
+        #expect(connected == ["bot0", "bot1"])
+
+        // Remove bot1, add bot2, keep bot0.
+        try Data(reloadConfig(qq, [0, 2]).utf8).write(to: URL(fileURLWithPath: path))
+        kill(pid, SIGHUP)
+        var seen: [String: Set<String>] = [:]
+        while seen["bot1", default: []].contains("stopped") == false || seen["bot2", default: []].contains("connected") == false,
+              let object = Self.object(await child.nextLine()) {
+            if let account = object["account"]?.stringValue, let state = object["state"]?.stringValue {
+                seen[account, default: []].insert(state)
+            }
+        }
+        #expect(seen["bot1"]?.contains("stopped") == true)
+        #expect(seen["bot2"]?.contains("connected") == true)
+        #expect(seen["bot0"] == nil, "the untouched account printed \(seen["bot0"] ?? [])")
+        #expect(qq.identifyCount(appId: "8001") == 1 && qq.resumeCount(appId: "8001") == 0)
+        #expect(await pollUntil { !qq.isConnected(appId: "8002") })
+
+        // An invalid file on SIGHUP changes nothing; the gateway keeps serving.
+        try Data(#"{"channels": {"qqbot": {"accounts": {"bot0": {"appId": "8001", "clientSecret": "s", "enabled": "yes"}}}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        kill(pid, SIGHUP)
+        var failed = false, reported = false
+        while !reported, let line = await child.nextErrorLine() {
+            failed = failed || line.contains("reload failed, keeping the running configuration")
+            reported = failed && line.contains("$.channels.qqbot.accounts.bot0.enabled: expected true or false")
+        }
+        #expect(reported)
+        let openID = qq.userOpenID(appId: "8001", user: "u")
+        let messageID = qq.injectC2CMessage(appId: "8001", userOpenID: openID, text: "still here")
+        var message: [String: JSONValue]?
+        while message == nil, let object = Self.object(await child.nextLine()) {
+            if object["type"] == "message" { message = object }
+            if object["type"] == "status", object["account"] == "bot0" { Issue.record("bot0 changed state after an invalid reload: \(object)") }
+        }
+        #expect(message?["messageId"] == .string(messageID))
+        #expect(qq.identifyCount(appId: "8001") == 1)
+
+        kill(pid, SIGTERM)
+        while await child.nextLine() != nil {}
+        #expect(await child.waitForExit() == 0)
+    }
+
     /// Polls a condition that depends on another process (real time, bounded).
     func pollUntil(seconds: Int = 30, _ condition: () -> Bool) async -> Bool {
         for _ in 0..<(seconds * 100) {
