@@ -22,13 +22,20 @@ public struct QQBotAdapter: ChannelAdapter {
         public var requestTimeout: Duration
         /// Gateway rules (missed heartbeat ACKs, 4008 wait).
         public var gateway: QQBotGatewayStateMachine.Configuration
+        /// How long a gateway session saved in the state store (at READY and on
+        /// shutdown) may be resumed by a restarted process, so that what the platform
+        /// pushed while it was down is replayed instead of lost. `.zero` disables it.
+        /// Default 5 min.
+        public var sessionResumeWindow: Duration
 
         /// Creates a configuration; every parameter has the documented default.
         public init(helloTimeout: Duration = .seconds(30), requestTimeout: Duration = .seconds(15),
-                    gateway: QQBotGatewayStateMachine.Configuration = .init()) {
+                    gateway: QQBotGatewayStateMachine.Configuration = .init(),
+                    sessionResumeWindow: Duration = .seconds(300)) {
             self.helloTimeout = helloTimeout
             self.requestTimeout = requestTimeout
             self.gateway = gateway
+            self.sessionResumeWindow = sessionResumeWindow
         }
     }
 

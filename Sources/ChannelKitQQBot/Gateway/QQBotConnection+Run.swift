@@ -32,6 +32,7 @@ extension QQBotConnection {
     private func runSession() async throws -> AccountRunOutcome {
         let events = context.events
         let time = context.time
+        await restoreSavedSession()
         do {
             _ = try await tokens.token()
         } catch let error as ChannelError {
@@ -171,6 +172,7 @@ extension QQBotConnection {
             decoder.botID = user.id
             context.logger.info("gateway READY as \(user)", source: "QQBot")
             await events.identity(user)
+            await saveSession()
             return [action]
         case .resumed(let seq):
             return [state.withLock { s in

@@ -25,6 +25,7 @@ public final class QQBotConnection: AccountConnection {
         var sequencer = QQBotReplySequencer()
         var identity: AccountIdentity?
         var running = false
+        var savedSessionChecked = false
     }
     let state: Mutex<State>
 

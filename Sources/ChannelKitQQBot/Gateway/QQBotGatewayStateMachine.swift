@@ -47,6 +47,12 @@ public struct QQBotGatewayStateMachine: Sendable {
         public var id: String
         /// The last seq whose event was handled.
         public var seq: Int
+
+        /// Creates a session.
+        public init(id: String, seq: Int) {
+            self.id = id
+            self.seq = seq
+        }
     }
 
     /// Where the current socket is.
@@ -133,6 +139,15 @@ public struct QQBotGatewayStateMachine: Sendable {
     public mutating func helloTimedOut() -> Action {
         guard phase == .awaitingHello else { return .none }
         return close(.reconnect(after: nil, reason: "no Hello from the gateway", refreshToken: false))
+    }
+
+    /// Adopts a session saved by an earlier process, so the next socket resumes it (the
+    /// platform then replays what was missed while the process was down). Ignored when a
+    /// session is already known. A stale one is harmless: the platform answers op 9 or an
+    /// identify-again close, and the machine identifies afresh.
+    public mutating func restore(_ saved: Session) {
+        guard session == nil, phase == .idle else { return }
+        session = saved
     }
 
     /// READY with its session id and seq.

@@ -74,4 +74,51 @@ struct QQBotGatewayTests {
         await responder.value
         await simulator.shutdown()
     }
+
+    @Test("a restarted process resumes the saved session: what was pushed while it was down arrives once, nothing repeats")
+    func restartResumesSavedSession() async throws {
+        let clock = TestClock()
+        let simulator = try QQBotSimulator(configuration: .init(time: clock.timeSource))
+        let bot = simulator.addBot(appId: "7101", clientSecret: "s")
+        let store = InMemoryStateStore()
+        let settings = try GatewaySettings.parse(.object(["channels": .object(["qqbot": .object(["accounts": .object([
+            "a": simulator.accountConfig(for: bot),
+        ])])])]), adapters: [QQBotAdapter()], environment: ConfigEnvironment())
+        let key = AccountKey(.qqbot, "a")
+        let user = simulator.userOpenID(appId: "7101", user: "alice")
+
+        func runGateway(_ body: (ChannelGateway, TestRecorder<String>) async throws -> Void) async throws {
+            let gateway = ChannelGateway(adapters: [QQBotAdapter()], configuration: .init(time: clock.timeSource, store: store, dedupFlushDelay: .zero))
+            let texts = TestRecorder<String>()
+            let collector = Task {
+                for await event in gateway.events { if case .message(let m) = event { texts.record(m.text) } }
+            }
+            await gateway.apply(settings)
+            #expect(await eventually { await gateway.status(of: key)?.state == .connected })
+            try await body(gateway, texts)
+            await gateway.shutdown()
+            await collector.value
+        }
+
+        try await runGateway { _, texts in
+            simulator.injectC2CMessage(appId: "7101", userOpenID: user, text: "before")
+            #expect(await eventually { texts.all == ["before"] })
+        }
+        // The process is down: the platform keeps pushing into the session.
+        simulator.injectC2CMessage(appId: "7101", userOpenID: user, text: "while down")
+        await clock.advance(by: .seconds(60))
+        try await runGateway { _, texts in
+            #expect(await eventually { texts.all == ["while down"] })
+            simulator.injectC2CMessage(appId: "7101", userOpenID: user, text: "after")
+            #expect(await eventually { texts.all == ["while down", "after"] })
+        }
+        #expect(simulator.identifyCount(appId: "7101") == 1)
+        #expect(simulator.resumeCount(appId: "7101") == 1)
+
+        // Past the resume window a restart identifies afresh.
+        await clock.advance(by: .seconds(301))
+        try await runGateway { _, _ in }
+        #expect(simulator.identifyCount(appId: "7101") == 2)
+        await simulator.shutdown()
+    }
 }
