@@ -15,7 +15,9 @@ public struct QQBotAdapter: ChannelAdapter {
     /// Tuning shared by every account of this adapter (per-account options are in
     /// ``QQBotAccountSettings``).
     public struct Configuration: Sendable, Hashable {
-        /// How long to wait for Hello after the socket opened. Default 30 s.
+        /// How long to wait for Hello after the socket opened — and, when resuming, for
+        /// RESUMED (a gateway that ignores the Resume makes the account identify afresh).
+        /// Default 30 s.
         public var helloTimeout: Duration
         /// Deadline of each REST request (token, `/gateway`, sends, uploads). Default
         /// 15 s (the platform asks for at least 5 s).

@@ -32,12 +32,17 @@ public struct QQBotGatewayStateMachine: Sendable {
         /// Identify attempts answered with op 9 in a row, without a READY between, after
         /// which the account stops. Default 3.
         public var maximumIdentifyRejections: Int
+        /// Sockets lost while resuming (before RESUMED) in a row after which the session
+        /// is dropped and the next socket identifies. Default 2.
+        public var maximumResumeFailures: Int
 
         /// Creates a configuration; every parameter has the documented default.
-        public init(maximumMissedAcks: Int = 2, tooFastWait: Duration = .seconds(60), maximumIdentifyRejections: Int = 3) {
+        public init(maximumMissedAcks: Int = 2, tooFastWait: Duration = .seconds(60), maximumIdentifyRejections: Int = 3,
+                    maximumResumeFailures: Int = 2) {
             self.maximumMissedAcks = maximumMissedAcks
             self.tooFastWait = tooFastWait
             self.maximumIdentifyRejections = maximumIdentifyRejections
+            self.maximumResumeFailures = max(1, maximumResumeFailures)
         }
     }
 
@@ -108,6 +113,9 @@ public struct QQBotGatewayStateMachine: Sendable {
     public private(set) var unackedHeartbeats = 0
     /// Identify attempts answered with op 9 since the last READY.
     public private(set) var identifyRejections = 0
+    /// Sockets lost while resuming (before RESUMED) in a row; at
+    /// ``Configuration/maximumResumeFailures`` the session is dropped.
+    public private(set) var resumeFailures = 0
 
     /// Creates a machine without a session.
     public init(configuration: Configuration = Configuration()) {
@@ -135,10 +143,22 @@ public struct QQBotGatewayStateMachine: Sendable {
         return [.identify, .startHeartbeats(every: interval)]
     }
 
-    /// The Hello timeout passed.
+    /// The handshake timeout (counted from the socket's opening) passed.
+    ///
+    /// Without Hello: reconnect. While still resuming (no RESUMED): the session is dropped
+    /// and the next socket identifies afresh — a gateway that ignores a Resume it does
+    /// not know must not keep the account down. Otherwise the timeout is stale.
     public mutating func helloTimedOut() -> Action {
-        guard phase == .awaitingHello else { return .none }
-        return close(.reconnect(after: nil, reason: "no Hello from the gateway", refreshToken: false))
+        switch phase {
+        case .awaitingHello:
+            return close(.reconnect(after: nil, reason: "no Hello from the gateway", refreshToken: false))
+        case .resuming:
+            session = nil
+            resumeFailures = 0
+            return close(.reconnect(after: .zero, reason: "no RESUMED from the gateway in time; identifying afresh", refreshToken: false))
+        default:
+            return .none
+        }
     }
 
     /// Adopts a session saved by an earlier process, so the next socket resumes it (the
@@ -156,6 +176,7 @@ public struct QQBotGatewayStateMachine: Sendable {
         session = Session(id: sessionID, seq: seq ?? 0)
         phase = .ready
         identifyRejections = 0
+        resumeFailures = 0
         return .connected
     }
 
@@ -163,6 +184,7 @@ public struct QQBotGatewayStateMachine: Sendable {
     public mutating func resumed() -> Action {
         guard phase == .resuming else { return .none }
         phase = .ready
+        resumeFailures = 0
         return .connected
     }
 
@@ -226,7 +248,16 @@ public struct QQBotGatewayStateMachine: Sendable {
             phase = .idle
             return outcome
         }
+        let wasResuming = phase == .resuming
         phase = .idle
+        if wasResuming {
+            resumeFailures += 1
+            if resumeFailures >= configuration.maximumResumeFailures {
+                // The session cannot be resumed on this gateway: identify next time.
+                session = nil
+                resumeFailures = 0
+            }
+        }
         let what = code.map { "closed with \($0) (\(QQBotCloseCode.meaning(of: $0)))\(reason.isEmpty ? "" : ": \(reason)")" }
             ?? "connection lost\(reason.isEmpty ? "" : ": \(reason)")"
         switch QQBotCloseCode.action(for: code) {

@@ -47,6 +47,53 @@ import Testing
         #expect(late.helloTimedOut() == .none, "a timeout after Hello is stale")
     }
 
+    @Test func resumeWithoutRESUMEDInTimeDropsTheSession() {
+        var m = Machine()
+        m.restore(.init(id: "s-old", seq: 41))
+        m.socketOpened()
+        #expect(m.hello(heartbeatInterval: .seconds(30)).first == .resume(sessionID: "s-old", seq: 41))
+        #expect(m.helloTimedOut() == .close(.reconnect(after: .zero, reason: "no RESUMED from the gateway in time; identifying afresh", refreshToken: false)))
+        _ = m.socketClosed(code: nil, reason: "")
+        m.socketOpened()
+        #expect(m.hello(heartbeatInterval: .seconds(30)).first == .identify)
+    }
+
+    @Test func socketsLostWhileResumingTwiceInARowDropTheSession() {
+        var m = Machine()
+        m.restore(.init(id: "s1", seq: 7))
+        for attempt in 1...2 {
+            m.socketOpened()
+            #expect(m.hello(heartbeatInterval: .seconds(30)).first == .resume(sessionID: "s1", seq: 7), "attempt \(attempt)")
+            _ = m.socketClosed(code: nil, reason: "dropped")
+        }
+        m.socketOpened()
+        #expect(m.hello(heartbeatInterval: .seconds(30)).first == .identify)
+    }
+
+    @Test func aSuccessfulResumeResetsTheResumeFailureCount() {
+        var m = Machine()
+        m.restore(.init(id: "s1", seq: 7))
+        m.socketOpened()
+        _ = m.hello(heartbeatInterval: .seconds(30))
+        _ = m.socketClosed(code: nil, reason: "dropped")
+        m.socketOpened()
+        _ = m.hello(heartbeatInterval: .seconds(30))
+        #expect(m.resumed() == .connected)
+        #expect(m.resumeFailures == 0)
+        _ = m.socketClosed(code: 4009, reason: "")
+        m.socketOpened()
+        #expect(m.hello(heartbeatInterval: .seconds(30)).first == .resume(sessionID: "s1", seq: 7))
+    }
+
+    @Test func restoreNeverReplacesALiveSession() {
+        var m = Machine()
+        m.socketOpened()
+        _ = m.hello(heartbeatInterval: .seconds(30))
+        _ = m.ready(sessionID: "live", seq: 3)
+        m.restore(.init(id: "saved", seq: 99))
+        #expect(m.session == .init(id: "live", seq: 3))
+    }
+
     @Test func readyStartsSessionAtReadySeqAndReportsConnected() {
         var m = Machine()
         m.socketOpened()
