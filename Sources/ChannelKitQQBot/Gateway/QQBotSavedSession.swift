@@ -8,6 +8,9 @@ struct QQBotSavedSession: Codable, Sendable, Hashable {
 
     /// The app the session belongs to (a session is never resumed under another appId).
     var appId: String
+    /// The REST base it was opened through (a session is never resumed against another
+    /// deployment or host).
+    var apiBaseURL: String
     /// READY's `session_id`.
     var sessionID: String
     /// The last handled seq.
@@ -31,7 +34,8 @@ extension QQBotConnection {
         do {
             guard let saved = try await context.store.load(QQBotSavedSession.self, for: savedSessionKey) else { return }
             let age = context.time.now().timeIntervalSince(saved.savedAt)
-            guard saved.appId == settings.appId, age >= 0, age <= window.seconds else { return }
+            guard saved.appId == settings.appId, saved.apiBaseURL == settings.apiBaseURL.absoluteString,
+                  age >= 0, age <= window.seconds else { return }
             state.withLock { $0.machine.restore(.init(id: saved.sessionID, seq: saved.seq)) }
             context.logger.info("resuming the gateway session saved \(Int(age)) s ago", source: "QQBot")
         } catch {
@@ -43,7 +47,8 @@ extension QQBotConnection {
     func saveSession() async {
         guard configuration.sessionResumeWindow > .zero,
               let session = state.withLock({ $0.machine.session }) else { return }
-        let saved = QQBotSavedSession(appId: settings.appId, sessionID: session.id, seq: session.seq, savedAt: context.time.now())
+        let saved = QQBotSavedSession(appId: settings.appId, apiBaseURL: settings.apiBaseURL.absoluteString,
+                                      sessionID: session.id, seq: session.seq, savedAt: context.time.now())
         do {
             try await context.store.save(saved, for: savedSessionKey)
         } catch {

@@ -120,5 +120,19 @@ struct QQBotGatewayTests {
         try await runGateway { _, _ in }
         #expect(simulator.identifyCount(appId: "7101") == 2)
         await simulator.shutdown()
+
+        // A session saved against another deployment is never resumed: a new simulator
+        // (another port) gets an Identify, not a Resume, even inside the window.
+        let other = try QQBotSimulator(configuration: .init(time: clock.timeSource))
+        let otherBot = other.addBot(appId: "7101", clientSecret: "s")
+        let otherSettings = try GatewaySettings.parse(.object(["channels": .object(["qqbot": .object(["accounts": .object([
+            "a": other.accountConfig(for: otherBot),
+        ])])])]), adapters: [QQBotAdapter()], environment: ConfigEnvironment())
+        let gateway = ChannelGateway(adapters: [QQBotAdapter()], configuration: .init(time: clock.timeSource, store: store))
+        await gateway.apply(otherSettings)
+        #expect(await eventually { await gateway.status(of: key)?.state == .connected })
+        #expect(other.identifyCount(appId: "7101") == 1 && other.resumeCount(appId: "7101") == 0)
+        await gateway.shutdown()
+        await other.shutdown()
     }
 }
