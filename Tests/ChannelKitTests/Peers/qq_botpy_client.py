@@ -13,9 +13,15 @@ Prints one line per step for the Swift test: `ready <name>`, `message <id> <cont
 `replied <id>`, then exits 0. Exits when stdin closes.
 """
 import asyncio
+import os
 import sys
+import tempfile
 import time
 from urllib.parse import urlparse
+
+# botpy writes botpy.log into the working directory when it is imported: keep it out of
+# the source tree.
+os.chdir(tempfile.mkdtemp(prefix="qq-botpy-"))
 
 import aiohttp
 import botpy
