@@ -55,11 +55,11 @@ enum ClawChatBench {
                 group.addTask {
                     while !Task.isCancelled {
                         _ = try? await connection.run()
-                        try await Task.sleep(for: .milliseconds(50))
+                        try await ContinuousClock().sleep(for: .milliseconds(50))
                     }
                 }
             }
-            while connected.count < accounts { try await Task.sleep(for: .milliseconds(2)) }
+            while connected.count < accounts { try await ContinuousClock().sleep(for: .milliseconds(2)) }
             let connectSeconds = Double(monotonicNanos() - t0) / 1e9
             report("connect \(accounts) accounts (challenge → hello-ok)", "\(format(connectSeconds * 1000)) ms, \(Int(Double(accounts) / connectSeconds)) accounts/s")
 
@@ -95,7 +95,7 @@ enum ClawChatBench {
             for n in 0..<inbound {
                 simulator.injectMessage(toUser: "usr_bench_\(n % accounts)", fromUser: "usr_human", text: "inbound \(n)")
             }
-            while delivered.count - before < inbound { try await Task.sleep(for: .milliseconds(1)) }
+            while delivered.count - before < inbound { try await ContinuousClock().sleep(for: .milliseconds(1)) }
             let inboundSeconds = Double(monotonicNanos() - i0) / 1e9
             report("inbound messages delivered (\(inbound) over \(accounts) accounts)", "\(Int(Double(inbound) / inboundSeconds)) msgs/s")
 

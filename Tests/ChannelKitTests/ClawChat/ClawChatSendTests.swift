@@ -10,12 +10,9 @@ struct ClawChatSendTests {
     /// A connected agent plus a direct chat with Alice.
     func connected(_ h: ClawChatHarness, configuration: ClawChatAdapter.Configuration = ClawChatHarness.adapterConfiguration())
         async throws -> (ClawChatConnection, ClawChatRunner, ClawChatEventLog, String) {
-        let agent = h.simulator.addAccount(userID: "usr_agent")
         h.simulator.addAccount(userID: "usr_alice")
-        let events = ClawChatEventLog()
-        let connection = try h.connection("main", settings: h.settings(agent), events: events, configuration: configuration)
-        let runner = ClawChatRunner(connection, clock: h.clock)
-        await eventually("connected") { events.states.all.contains(.connected) }
+        let a = try await h.connectedAgent(configuration: configuration)
+        let (_, events, connection, runner) = (a.account, a.events, a.connection, a.runner)
         return (connection, runner, events, h.simulator.directChat("usr_agent", "usr_alice"))
     }
 

@@ -9,12 +9,9 @@ import ChannelKitTesting
 struct ClawChatSessionTests {
     @Test func handshakeConnectsAndDeliversInboundWithItsOrigin() async throws {
         let h = try ClawChatHarness()
-        let agent = h.simulator.addAccount(userID: "usr_agent")
         h.simulator.addAccount(userID: "usr_alice", nickname: "Alice")
-        let events = ClawChatEventLog()
-        let connection = try h.connection("main", settings: h.settings(agent), events: events)
-        let runner = ClawChatRunner(connection, clock: h.clock)
-        await eventually("connected") { events.states.all.contains(.connected) }
+        let a = try await h.connectedAgent()
+        let (agent, events, connection, runner) = (a.account, a.events, a.connection, a.runner)
         #expect(events.identity.current?.id == "usr_agent")   // from the JWT sub, before the first frame
 
         let connect = try #require(h.simulator.connects(userID: "usr_agent").first)
@@ -65,11 +62,8 @@ struct ClawChatSessionTests {
 
     @Test func groupMessagesMapToGroupPeersAndMentions() async throws {
         let h = try ClawChatHarness()
-        let agent = h.simulator.addAccount(userID: "usr_agent")
-        let events = ClawChatEventLog()
-        let connection = try h.connection("main", settings: h.settings(agent), events: events)
-        let runner = ClawChatRunner(connection, clock: h.clock)
-        await eventually("connected") { events.states.all.contains(.connected) }
+        let a = try await h.connectedAgent()
+        let (_, events, connection, runner) = (a.account, a.events, a.connection, a.runner)
         let group = h.simulator.addChat(type: .group, members: ["usr_agent", "usr_bob", "usr_carol"])
         h.simulator.injectMessage(toUser: "usr_agent", chatID: group, fromUser: "usr_bob", text: " status?", mentions: ["usr_agent"])
         h.simulator.injectMessage(toUser: "usr_agent", chatID: group, fromUser: "usr_carol", text: "just chatting")
@@ -89,11 +83,8 @@ struct ClawChatSessionTests {
 
     @Test func selfEchoIsDroppedAndOtherModesAreSkipped() async throws {
         let h = try ClawChatHarness()
-        let agent = h.simulator.addAccount(userID: "usr_agent")
-        let events = ClawChatEventLog()
-        let connection = try h.connection("main", settings: h.settings(agent), events: events)
-        let runner = ClawChatRunner(connection, clock: h.clock)
-        await eventually("connected") { events.states.all.contains(.connected) }
+        let a = try await h.connectedAgent()
+        let (_, events, connection, runner) = (a.account, a.events, a.connection, a.runner)
         let chat = h.simulator.directChat("usr_agent", "usr_alice")
         _ = try await connection.send(.text("my own words"), to: DeliveryTarget(peer: Peer(.direct, chat)))
         #expect(h.simulator.inboxCount(userID: "usr_agent") == 1)   // the server echoed it back to us
@@ -156,11 +147,8 @@ struct ClawChatSessionTests {
 
     @Test func unknownEventsAreSurfacedAndMalformedFramesAreTypedErrors() async throws {
         let h = try ClawChatHarness()
-        let agent = h.simulator.addAccount(userID: "usr_agent")
-        let events = ClawChatEventLog()
-        let connection = try h.connection("main", settings: h.settings(agent), events: events)
-        let runner = ClawChatRunner(connection, clock: h.clock)
-        await eventually("connected") { events.states.all.contains(.connected) }
+        let a = try await h.connectedAgent()
+        let (_, events, _, runner) = (a.account, a.events, a.connection, a.runner)
         for raw in ["not json", "[1,2]", "{}", #"{"event":5}"#, #"{"version":"2","event":"message.send"}"#,
                     #"{"version":"2","event":"message.send","chat_id":"cnv_x","sender":{"id":"usr_alice"},"payload":{"message_id":"m1"}}"#,
                     #"{"version":"2","event":"message.send","chat_id":"cnv_x","sender":{},"payload":{"message_id":"m2","message":{}}}"#] {

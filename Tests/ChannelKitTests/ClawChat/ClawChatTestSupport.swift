@@ -142,25 +142,30 @@ struct ClawChatHarness {
         return connection
     }
 
+    /// An agent account on the simulator, its event log, its connection and a runner,
+    /// waited until connected — the setup most session and send tests start from.
+    struct Agent {
+        let account: ClawChatSimulator.Account
+        let events: ClawChatEventLog
+        let connection: ClawChatConnection
+        let runner: ClawChatRunner
+    }
+
+    func connectedAgent(_ userID: String = "usr_agent",
+                        configuration: ClawChatAdapter.Configuration = ClawChatHarness.adapterConfiguration(),
+                        sourceLocation: SourceLocation = #_sourceLocation) async throws -> Agent {
+        let account = simulator.addAccount(userID: userID)
+        let events = ClawChatEventLog()
+        let connection = try connection("main", settings: settings(account), events: events, configuration: configuration)
+        let runner = ClawChatRunner(connection, clock: clock)
+        await eventually("connected", sourceLocation: sourceLocation) { events.states.all.contains(.connected) }
+        return Agent(account: account, events: events, connection: connection, runner: runner)
+    }
+
     func shutdown() async {
         http.shutdown()
         await simulator.shutdown()
     }
-}
-
-/// Waits in scheduling turns (never real sleeps) for `condition`; records an issue if it
-/// never holds.
-@discardableResult
-func eventually(_ what: String = "condition", turns: Int = 3_000_000, sourceLocation: SourceLocation = #_sourceLocation,
-                _ condition: () -> Bool) async -> Bool {
-    for turn in 0..<turns {
-        // Cheap conditions every turn at first, then every 64th (some read whole logs).
-        if (turn < 2_000 || turn % 64 == 0), condition() { return true }
-        await Task.yield()
-    }
-    if condition() { return true }
-    Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
-    return false
 }
 
 /// Moves the virtual clock in `step`s (up to `limit`) until `condition` holds, letting

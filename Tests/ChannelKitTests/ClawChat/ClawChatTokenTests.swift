@@ -360,11 +360,8 @@ struct ClawChatTokenTests {
 
     @Test func tokensNeverAppearInLogsErrorsOrOutcomes() async throws {
         let h = try ClawChatHarness()
-        let agent = h.simulator.addAccount(userID: "usr_agent")
-        let events = ClawChatEventLog()
-        let connection = try h.connection("main", settings: h.settings(agent), events: events)
-        let runner = ClawChatRunner(connection, clock: h.clock)
-        await eventually("connected") { events.states.all.contains(.connected) }
+        let a = try await h.connectedAgent()
+        let (agent, events, connection, runner) = (a.account, a.events, a.connection, a.runner)
         // Rotate through hello-fail and a REST 401, send, hit errors, then fail permanently.
         h.simulator.expireAccessToken(userID: "usr_agent")
         h.simulator.dropConnections(userID: "usr_agent")

@@ -144,15 +144,6 @@ final class FakeConnection: AccountConnection, Sendable {
     }
 }
 
-/// Polls an async condition, yielding between checks.
-func eventually(maxTurns: Int = 200_000, _ condition: () async -> Bool) async -> Bool {
-    for _ in 0..<maxTurns {
-        if await condition() { return true }
-        await Task.yield()
-    }
-    return await condition()
-}
-
 extension ChannelGateway.Configuration {
     /// A test configuration on a virtual clock with an in-memory store.
     static func test(_ clock: TestClock, store: any StateStore = InMemoryStateStore(), logger: ChannelLogger = .disabled) -> Self {

@@ -148,12 +148,6 @@ final class OutcomeLog: Sendable {
     var all: [Result<AccountRunOutcome, ChannelError>] { recorder.all }
 }
 
-/// `waitUntil` with room for real loopback round trips on a busy machine.
-@discardableResult
-func eventually(_ condition: () -> Bool) async -> Bool {
-    await waitUntil(maxTurns: 3_000_000, condition)
-}
-
 final class GateBox: Sendable {
     private let storage = Mutex<AsyncGate?>(nil)
     var gate: AsyncGate? { storage.withLock { $0 } }
