@@ -118,8 +118,8 @@ public struct OpenIMMsgData: Sendable, Hashable {
         for key in options.keys.sorted() {
             let value = options[key] ?? true
             w.writeMessage(19) { e in
-                e.writeString(1, key)
-                e.writeBool(2, value)
+                e.writeString(1, key, always: true)
+                e.writeBool(2, value, always: true)
             }
         }
         if let offlinePushInfo {

@@ -271,7 +271,7 @@ public struct OpenIMGetMaxSeqResp: Sendable, Hashable {
                 let value = map[key] ?? 0
                 w.writeMessage(field) { e in
                     e.writeString(1, key, always: true)
-                    e.writeInt64(2, value)
+                    e.writeInt64(2, value, always: true)
                 }
             }
         }

@@ -85,7 +85,7 @@ enum OpenIMSimulatorWire {
         for (field, map) in [(1, max), (2, min)] {
             for key in map.keys.sorted() {
                 let value = map[key] ?? 0
-                w.writeMessage(field) { e in e.writeString(1, key, always: true); e.writeInt64(2, value) }
+                w.writeMessage(field) { e in e.writeString(1, key, always: true); e.writeInt64(2, value, always: true) }
             }
         }
         return w.bytes
