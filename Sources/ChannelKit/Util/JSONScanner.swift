@@ -1,30 +1,35 @@
-/// A forward-only JSON reader over UTF-8 bytes for the hot gateway shapes: it reads the
-/// members it is asked for straight into Swift values and validates-and-skips the rest,
-/// without building a tree.
+/// A forward-only JSON reader over UTF-8 bytes for the hot inbound shapes of every
+/// platform (QQ gateway dispatches, Feishu events, OpenIM envelopes and message
+/// content): it reads the members it is asked for straight into Swift values and
+/// validates-and-skips the rest, without building a tree.
 ///
 /// Every read is bounds-checked; malformed input throws ``Failure`` (never traps). The
-/// buffer must outlive the scanner (use it inside `String.withUTF8`).
-struct QQBotJSONScanner {
+/// buffer must outlive the scanner (use it inside `String.withUTF8` or
+/// `withUnsafeBufferPointer`). Keep `JSONDecoder` for cold paths (config, REST replies);
+/// decoders built on this scanner carry a differential test against `JSONDecoder`.
+///
+/// `package` access: shared by the adapter modules of this package, not public API.
+package struct JSONScanner {
     /// Why the bytes are not the expected JSON.
-    struct Failure: Error, Sendable, CustomStringConvertible {
-        let offset: Int
-        let reason: String
-        var description: String { "\(reason) at byte \(offset)" }
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package let offset: Int
+        package let reason: String
+        package var description: String { "\(reason) at byte \(offset)" }
     }
 
     /// A member name: the range of its raw bytes (between the quotes), and whether it
     /// contains escapes (then ``matches(_:_:)`` decodes it, rarely).
-    struct Key {
-        let start: Int
-        let count: Int
-        let escaped: Bool
+    package struct Key {
+        package let start: Int
+        package let count: Int
+        package let escaped: Bool
     }
 
-    let bytes: UnsafeBufferPointer<UInt8>
-    private(set) var index: Int
+    package let bytes: UnsafeBufferPointer<UInt8>
+    package private(set) var index: Int
     private static let maximumDepth = 128
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0) {
+    package init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0) {
         self.bytes = bytes
         self.index = start
     }
@@ -32,7 +37,7 @@ struct QQBotJSONScanner {
     // MARK: Basics
 
     @inline(__always)
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
@@ -42,15 +47,15 @@ struct QQBotJSONScanner {
     }
 
     @inline(__always)
-    mutating func peek() -> UInt8? {
+    package mutating func peek() -> UInt8? {
         skipWhitespace()
         return index < bytes.count ? bytes[index] : nil
     }
 
-    func fail(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
+    package func fail(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
 
     @inline(__always)
-    mutating func expect(_ byte: UInt8) throws(Failure) {
+    package mutating func expect(_ byte: UInt8) throws(Failure) {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == byte else {
             throw fail("expected '\(Character(Unicode.Scalar(byte)))'")
@@ -59,7 +64,7 @@ struct QQBotJSONScanner {
     }
 
     /// Only whitespace may follow the top-level value.
-    mutating func expectEnd() throws(Failure) {
+    package mutating func expectEnd() throws(Failure) {
         skipWhitespace()
         if index != bytes.count { throw fail("unexpected bytes after the JSON value") }
     }
@@ -67,11 +72,11 @@ struct QQBotJSONScanner {
     // MARK: Objects and arrays
 
     /// Consumes `{`.
-    mutating func beginObject() throws(Failure) { try expect(UInt8(ascii: "{")) }
+    package mutating func beginObject() throws(Failure) { try expect(UInt8(ascii: "{")) }
 
     /// The next member name (the `:` after it consumed), or `nil` at `}` (consumed).
     /// `first` tracks whether a `,` is needed; start with `true`.
-    mutating func nextKey(_ first: inout Bool) throws(Failure) -> Key? {
+    package mutating func nextKey(_ first: inout Bool) throws(Failure) -> Key? {
         guard let b = peek() else { throw fail("unterminated object") }
         if b == UInt8(ascii: "}") {
             index += 1
@@ -113,7 +118,7 @@ struct QQBotJSONScanner {
 
     /// Whether `key` is `name` (ASCII).
     @inline(__always)
-    func matches(_ key: Key, _ name: StaticString) -> Bool {
+    package func matches(_ key: Key, _ name: StaticString) -> Bool {
         if key.escaped { return decodedName(key).utf8.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) }
         guard key.count == name.utf8CodeUnitCount else { return false }
         let p = name.utf8Start
@@ -122,25 +127,25 @@ struct QQBotJSONScanner {
     }
 
     /// The decoded text of an escaped member name.
-    func decodedName(_ key: Key) -> String {
-        var again = QQBotJSONScanner(bytes, from: key.start - 1)
+    package func decodedName(_ key: Key) -> String {
+        var again = JSONScanner(bytes, from: key.start - 1)
         return (try? again.readString()) ?? ""
     }
 
     /// The length in UTF-8 bytes of a member name once decoded.
-    func nameLength(_ key: Key) -> Int {
+    package func nameLength(_ key: Key) -> Int {
         key.escaped ? decodedName(key).utf8.count : key.count
     }
 
     /// Consumes `[`; returns `false` (consuming `]`) when the array is empty.
-    mutating func beginArray() throws(Failure) -> Bool {
+    package mutating func beginArray() throws(Failure) -> Bool {
         try expect(UInt8(ascii: "["))
         if peek() == UInt8(ascii: "]") { index += 1; return false }
         return true
     }
 
     /// After an element: `true` if another follows (`,` consumed), `false` at `]`.
-    mutating func nextElement() throws(Failure) -> Bool {
+    package mutating func nextElement() throws(Failure) -> Bool {
         guard let b = peek() else { throw fail("unterminated array") }
         index += 1
         if b == UInt8(ascii: ",") {
@@ -154,7 +159,7 @@ struct QQBotJSONScanner {
     }
 
     /// `true` (and consumes it) when the next value is `null`.
-    mutating func consumeNull() throws(Failure) -> Bool {
+    package mutating func consumeNull() throws(Failure) -> Bool {
         guard peek() == UInt8(ascii: "n") else { return false }
         try literal("null")
         return true
@@ -171,7 +176,7 @@ struct QQBotJSONScanner {
     // MARK: Values
 
     /// A string value.
-    mutating func readString() throws(Failure) -> String {
+    package mutating func readString() throws(Failure) -> String {
         try expect(UInt8(ascii: "\""))
         let start = index
         var i = start
@@ -249,13 +254,13 @@ struct QQBotJSONScanner {
 
     /// A string value as found: its raw byte range when it has no escapes (the common
     /// case, no allocation), or its decoded text.
-    enum StringValue {
+    package enum StringValue {
         case raw(Range<Int>)
         case decoded(String)
     }
 
     /// Reads a string value without building a `String` when it has no escapes.
-    mutating func readStringValue() throws(Failure) -> StringValue {
+    package mutating func readStringValue() throws(Failure) -> StringValue {
         try expect(UInt8(ascii: "\""))
         let start = index
         var i = start
@@ -274,13 +279,13 @@ struct QQBotJSONScanner {
     }
 
     /// A string or `null`.
-    mutating func readOptionalString() throws(Failure) -> String? {
+    package mutating func readOptionalString() throws(Failure) -> String? {
         if try consumeNull() { return nil }
         return try readString()
     }
 
     /// An integer (no fraction, no exponent, fits in `Int`).
-    mutating func readInt() throws(Failure) -> Int {
+    package mutating func readInt() throws(Failure) -> Int {
         skipWhitespace()
         let start = index
         var negative = false
@@ -310,13 +315,13 @@ struct QQBotJSONScanner {
     }
 
     /// An integer or `null`.
-    mutating func readOptionalInt() throws(Failure) -> Int? {
+    package mutating func readOptionalInt() throws(Failure) -> Int? {
         if try consumeNull() { return nil }
         return try readInt()
     }
 
     /// `true` or `false`.
-    mutating func readBool() throws(Failure) -> Bool {
+    package mutating func readBool() throws(Failure) -> Bool {
         switch peek() {
         case UInt8(ascii: "t"): try literal("true"); return true
         case UInt8(ascii: "f"): try literal("false"); return false
@@ -325,14 +330,14 @@ struct QQBotJSONScanner {
     }
 
     /// A boolean or `null`.
-    mutating func readOptionalBool() throws(Failure) -> Bool? {
+    package mutating func readOptionalBool() throws(Failure) -> Bool? {
         if try consumeNull() { return nil }
         return try readBool()
     }
 
     /// Validates and skips one value of any type; returns its byte range.
     @discardableResult
-    mutating func skipValue(depth: Int = 0) throws(Failure) -> Range<Int> {
+    package mutating func skipValue(depth: Int = 0) throws(Failure) -> Range<Int> {
         guard depth < Self.maximumDepth else { throw fail("nesting too deep") }
         guard let b = peek() else { throw fail("expected a value") }
         let start = index
