@@ -68,12 +68,12 @@ extension GatewaySettings {
             root.error("missing required field \"channels\"", at: "channels")
         }
         root.rejectUnknownKeys()
-        if !root.issues.isEmpty { throw ConfigError(issues: root.issues) }
+        if !root.issues.isEmpty { throw ConfigError(issues: Self.uniqued(root.issues)) }
         return settings
     }
 
     private static func parseChannel(_ object: ConfigObject, adapter: any ChannelAdapter) -> ChannelSettings {
-        var channel = ChannelSettings()
+        var channel = ChannelSettings(healthCheckInterval: .seconds(adapter.defaultHealthCheckMinutes * 60))
         if let minutes = object.int("healthCheckIntervalMinutes", in: 0...(24 * 60)) {
             channel.healthCheckInterval = minutes == 0 ? nil : .seconds(minutes * 60)
         }
@@ -85,7 +85,7 @@ extension GatewaySettings {
                     continue
                 }
                 guard let accountObject = accounts.object(id) else { continue }
-                if let parsed = adapter.parseAccount(accountObject) {
+                if let parsed = adapter.parseAccount(accountObject, channel: object) {
                     channel.accounts.append((AccountID(id), parsed))
                 }
             }
@@ -94,10 +94,17 @@ extension GatewaySettings {
         }
         // Anything else at channel level is most likely top-level credentials, which
         // would silently create a "default" account elsewhere: name the fix.
-        for key in object.members.keys.sorted() where !["accounts", "healthCheckIntervalMinutes"].contains(key) {
+        for key in object.members.keys.sorted() where !["accounts", "healthCheckIntervalMinutes"].contains(key) && !adapter.channelFields.contains(key) {
             object.error("unknown channel-level field \"\(key)\": account settings belong under \(object.path).accounts.<id>", at: key)
         }
         return channel
+    }
+
+    /// Issues in first-seen order without repeats (channel-level fields are read once per
+    /// account).
+    private static func uniqued(_ issues: [ConfigIssue]) -> [ConfigIssue] {
+        var seen = Set<ConfigIssue>()
+        return issues.filter { seen.insert($0).inserted }
     }
 
     /// Whether `id` can name an account: 1–64 of `[A-Za-z0-9._-]`, not `.`/`..`.

@@ -14,6 +14,23 @@ public protocol ChannelAdapter: Sendable {
     /// cannot be used. Unknown fields should be reported (``ConfigObject/rejectUnknownKeys()``).
     func parseAccount(_ config: ConfigObject) -> (any AccountSettings)?
 
+    /// Parses one account with its channel object at hand, for adapters whose accounts
+    /// inherit channel-level settings (OpenIM `tokenRefresh`). The gateway calls this
+    /// one; the default forwards to ``parseAccount(_:)``.
+    ///
+    /// Problems found in `channel` are reported once even though this runs per account.
+    func parseAccount(_ config: ConfigObject, channel: ConfigObject) -> (any AccountSettings)?
+
+    /// Channel-level fields this adapter reads (in ``parseAccount(_:channel:)``) besides
+    /// `accounts` and `healthCheckIntervalMinutes`. Default: none — any other
+    /// channel-level field is reported as misplaced account settings.
+    var channelFields: Set<String> { get }
+
+    /// The health-check interval, in minutes, when the file does not set
+    /// `channels.<channel>.healthCheckIntervalMinutes`. Default 5
+    /// (``GatewaySettings/defaultHealthCheckMinutes``).
+    var defaultHealthCheckMinutes: Int { get }
+
     /// Makes the connection for one account. Called on every (re)start with a fresh
     /// context; must not do I/O (that belongs in ``AccountConnection/run()``).
     /// - Throws: ``ChannelError`` `.invalidConfiguration` when `settings` is not this
@@ -30,6 +47,17 @@ public protocol AccountSettings: Sendable {
     var enabled: Bool { get }
     /// Whether `other` is the same configuration (secrets included).
     func isSame(as other: any AccountSettings) -> Bool
+}
+
+extension ChannelAdapter {
+    /// Default: the account does not read channel-level settings.
+    public func parseAccount(_ config: ConfigObject, channel: ConfigObject) -> (any AccountSettings)? {
+        parseAccount(config)
+    }
+    /// Default: no channel-level fields.
+    public var channelFields: Set<String> { [] }
+    /// Default: 5 minutes.
+    public var defaultHealthCheckMinutes: Int { GatewaySettings.defaultHealthCheckMinutes }
 }
 
 extension AccountSettings where Self: Equatable {

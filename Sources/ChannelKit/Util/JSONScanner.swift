@@ -1,9 +1,14 @@
-/// A forward-only JSON reader over UTF-8 bytes for the hot gateway shapes: it reads the
-/// members it is asked for straight into Swift values and validates-and-skips the rest,
-/// without building a tree.
+/// A forward-only JSON reader over UTF-8 bytes for the hot inbound shapes of every
+/// platform (QQ gateway dispatches, Feishu events, OpenIM envelopes and message
+/// content): it reads the members it is asked for straight into Swift values and
+/// validates-and-skips the rest, without building a tree.
 ///
 /// Every read is bounds-checked; malformed input throws ``Failure`` (never traps). The
-/// buffer must outlive the scanner (use it inside `String.withUTF8`).
+/// buffer must outlive the scanner (use it inside `String.withUTF8` or
+/// `withUnsafeBufferPointer`). Keep `JSONDecoder` for cold paths (config, REST replies);
+/// decoders built on this scanner carry a differential test against `JSONDecoder`.
+///
+/// `package` access: shared by the adapter modules of this package, not public API.
 package struct JSONScanner {
     /// Why the bytes are not the expected JSON.
     package struct Failure: Error, Sendable, CustomStringConvertible {

@@ -56,12 +56,12 @@ public struct QQBotEventDecoder: Sendable {
 
     /// Decodes one frame from its UTF-8 bytes; see ``decode(_:)``.
     public func decode(bytes: UnsafeBufferPointer<UInt8>) throws(ChannelError) -> QQBotGatewayEvent {
-        var s = QQBotJSONScanner(bytes)
+        var s = JSONScanner(bytes)
         var op: Int?, seq: Int?, type: String?
         var scene: QQBotScene?
         var dRange: Range<Int>?
         var parsed: QQBotMessageFields?
-        var parseFailure: QQBotJSONScanner.Failure?
+        var parseFailure: JSONScanner.Failure?
         do {
             try s.beginObject()
             var first = true
@@ -93,7 +93,7 @@ public struct QQBotEventDecoder: Sendable {
                         // valid JSON of the wrong shape is still skipped, so the envelope
                         // (and its seq) survives.
                         var inPlace = s
-                        do throws(QQBotJSONScanner.Failure) {
+                        do throws(JSONScanner.Failure) {
                             parsed = try QQBotMessageFields.scan(&inPlace, botID: botID)
                             s = inPlace
                         } catch {
@@ -125,7 +125,7 @@ public struct QQBotEventDecoder: Sendable {
                     return .malformedDispatch(seq: seq, type: type, error: ChannelError(
                         .malformedInput, "\(type) without a message object", account: account, location: "$.d"))
                 }
-                var ds = QQBotJSONScanner(bytes, from: dRange.lowerBound)
+                var ds = JSONScanner(bytes, from: dRange.lowerBound)
                 do {
                     fields = try QQBotMessageFields.scan(&ds, botID: botID)
                 } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import ChannelKit
 
 /// The members of a QQ message event (`d` of C2C/GROUP_AT/AT/DIRECT_MESSAGE_CREATE)
 /// that ChannelKit uses, exactly as on the wire. Both decoders (the byte-level fast
@@ -32,7 +33,7 @@ struct QQBotMessageFields: Equatable, Sendable {
 
 extension QQBotMessageFields {
     /// Reads a message object with the fast scanner (positioned at its `{`).
-    static func scan(_ s: inout QQBotJSONScanner, botID: String?) throws(QQBotJSONScanner.Failure) -> QQBotMessageFields {
+    static func scan(_ s: inout JSONScanner, botID: String?) throws(JSONScanner.Failure) -> QQBotMessageFields {
         var f = QQBotMessageFields()
         // The first occurrence of a member wins, as with JSONDecoder.
         var seen: UInt32 = 0
@@ -80,7 +81,7 @@ extension QQBotMessageFields {
 
     /// The bit of a message member the decoder reads, or 0.
     @inline(__always)
-    private static func memberBit(_ s: QQBotJSONScanner, _ key: QQBotJSONScanner.Key) -> UInt32 {
+    private static func memberBit(_ s: JSONScanner, _ key: JSONScanner.Key) -> UInt32 {
         // Dispatch on the length first: one comparison for most names.
         switch s.nameLength(key) {
         case 2: return s.matches(key, "id") ? 1 << 0 : 0
@@ -100,7 +101,7 @@ extension QQBotMessageFields {
         }
     }
 
-    private static func scanAuthor(_ s: inout QQBotJSONScanner, into f: inout QQBotMessageFields) throws(QQBotJSONScanner.Failure) {
+    private static func scanAuthor(_ s: inout JSONScanner, into f: inout QQBotMessageFields) throws(JSONScanner.Failure) {
         if try s.consumeNull() {
             f.authorID = nil; f.authorUserOpenID = nil; f.authorMemberOpenID = nil; f.authorUsername = nil; f.authorBot = nil
             return
@@ -120,7 +121,7 @@ extension QQBotMessageFields {
         f.authorID = id; f.authorUserOpenID = user; f.authorMemberOpenID = member; f.authorUsername = name; f.authorBot = bot
     }
 
-    private static func scanAttachments(_ s: inout QQBotJSONScanner) throws(QQBotJSONScanner.Failure) -> [Attachment]? {
+    private static func scanAttachments(_ s: inout JSONScanner) throws(JSONScanner.Failure) -> [Attachment]? {
         if try s.consumeNull() { return nil }
         var out: [Attachment] = []
         guard try s.beginArray() else { return out }
@@ -141,7 +142,7 @@ extension QQBotMessageFields {
         return out
     }
 
-    private static func scanReference(_ s: inout QQBotJSONScanner) throws(QQBotJSONScanner.Failure) -> String? {
+    private static func scanReference(_ s: inout JSONScanner) throws(JSONScanner.Failure) -> String? {
         if try s.consumeNull() { return nil }
         var id: String?
         var seen = false
