@@ -78,7 +78,8 @@ public actor OpenIMConnection: AccountConnection {
         self.configuration = configuration
         self.textChunkLimit = configuration.textChunkLimit
         let recovery = OpenIMTokenRecovery(accountID: context.account.account.rawValue, configuredToken: settings.token,
-                                           refresh: settings.tokenRefresh, adapter: configuration, context: context)
+                                           refresh: settings.tokenRefresh, hook: configuration.tokenHook,
+                                           didRefresh: configuration.tokenDidRefresh, context: context)
         self.recovery = recovery
         let api = OpenIMAPI(settings: settings, account: context.account, http: context.http, time: context.time,
                             timeout: configuration.requestTimeout * 3) {
@@ -291,6 +292,7 @@ public actor OpenIMConnection: AccountConnection {
     public func shutdown() async {
         if isShutDown { return }
         isShutDown = true
+        await recovery.cancel()
         await saveSeqs()
         let error = ChannelError(.stopped, "the OpenIM connection was shut down", account: account)
         for waiter in pending.values { waiter.resolve(.failure(error)) }
