@@ -46,6 +46,65 @@ struct OpenIMSessionTests {
         await h.shutdown()
     }
 
+    static func httpRefresh(_ sim: OpenIMSimulator) -> OpenIMTokenRefresh? {
+        let json = """
+        {"mode": "http", "http": {"endpoint": "\(sim.apiURL.absoluteString)/test/refresh", "method": "POST",
+         "headers": {"content-type": "application/json"}, "body": {"userID": "{accountId}"}, "responseTokenPath": ["data.token", "token"]}}
+        """
+        let value = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))
+        return OpenIMTokenRefresh.parse(ConfigObject(value ?? .null, path: "$.channels.openim.tokenRefresh"))
+    }
+
+    @Test func anExpiredTokenIsRefreshedOverHTTPAndTheNewTokenPersists() async throws {
+        try await StoreTestSupport.withTemporaryDirectory { dir in
+            let h = try OpenIMHarness()
+            let refresh = try #require(Self.httpRefresh(h.simulator))
+            let store = FileStateStore(directory: dir.appendingPathComponent("state"))
+            let bot = try await h.connectedBot("bot", accountID: "bot", store: store, tokenRefresh: refresh)
+            h.simulator.addUser("alice")
+            h.simulator.expireTokens(userID: "bot", drop: true)
+            await advance(h.clock, upTo: .seconds(30), "refreshed and back") {
+                h.simulator.refreshCount(userID: "bot") == 1 && h.simulator.connects(userID: "bot").count == 3 && h.simulator.liveSessionCount(userID: "bot") == 1
+            }
+            h.simulator.injectMessage(from: "alice", to: "bot", text: "after refresh")
+            await eventually("delivered") { bot.events.messages.all.count == 1 }
+            let fresh = try #require(h.simulator.account("bot")?.token)
+            #expect(h.simulator.connects(userID: "bot").map(\.errCode) == [0, 1501, 0])
+            #expect(h.logs.lines(containing: fresh).isEmpty && h.logs.lines(containing: bot.account.token).isEmpty)
+            await bot.runner.stop()
+            await bot.connection.shutdown()
+            // A restarted connection (same configured token) connects with the refreshed one at once.
+            let again = try await h.connectedBot("bot", accountID: "bot", store: store, tokenRefresh: refresh)
+            #expect(h.simulator.connects(userID: "bot").last?.errCode == 0)
+            #expect(h.simulator.refreshCount(userID: "bot") == 1)
+            await again.runner.stop()
+            await h.shutdown()
+        }
+    }
+
+    @Test func aRefreshEndpointAnsweringGarbageFailsTheAccountWithAMarkerAndNoStorm() async throws {
+        try await StoreTestSupport.withTemporaryDirectory { dir in
+            let h = try OpenIMHarness()
+            let refresh = try #require(Self.httpRefresh(h.simulator))
+            let store = FileStateStore(directory: dir.appendingPathComponent("state"))
+            let bot = try await h.connectedBot("bot", accountID: "bot", store: store, tokenRefresh: refresh)
+            h.simulator.setRefreshReturnsGarbage(true)
+            h.simulator.kick(userID: "bot")
+            await advance(h.clock, upTo: .seconds(60), "failed") { bot.runner.failedReason != nil }
+            let reason = try #require(bot.runner.failedReason)
+            #expect(reason.hasPrefix("manual login required:"))
+            let marker = dir.appendingPathComponent("state/openim/manual-login.bot.json").path
+            #expect(FileManager.default.fileExists(atPath: marker))
+            let attempts = h.simulator.refreshCount(userID: "bot")
+            #expect(attempts >= 1 && attempts <= 3)
+            await h.clock.advance(by: .seconds(600))
+            for _ in 0..<5000 { await Task.yield() }
+            #expect(h.simulator.refreshCount(userID: "bot") == attempts)
+            #expect(h.logs.lines(containing: bot.account.token).isEmpty)
+            await h.shutdown()
+        }
+    }
+
     @Test func anExpiredTokenAtConnectIs1501AndWithoutRecoveryTheAccountFails() async throws {
         let h = try OpenIMHarness()
         let bot = try await h.connectedBot()
