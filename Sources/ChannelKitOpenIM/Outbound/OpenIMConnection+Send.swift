@@ -100,8 +100,24 @@ extension OpenIMConnection {
         msg.content = Array(content.jsonText.utf8)
         msg.createTime = Int64((context.time.now().timeIntervalSince1970 * 1000).rounded())
         msg.atUserIDList = atUserIDs
-        try await waitUntilReady()
-        let reply = try await request(OpenIMReqIdentifier.sendMsg, msg.serialized)
+        // A socket lost before the reply: the same MsgData (same clientMsgID, which
+        // receivers and the server deduplicate on) goes out again on the next session.
+        let data = msg.serialized
+        var reply: OpenIMResponseEnvelope
+        var lostGeneration: Int?
+        var transmissions = 0
+        while true {
+            try await waitUntilReady(newerThan: lostGeneration)
+            let generation = session?.generation
+            transmissions += 1
+            do {
+                reply = try await request(OpenIMReqIdentifier.sendMsg, data)
+                break
+            } catch let error as ChannelError where error.code == .connectionClosed && transmissions < 3 {
+                logger.info("send \(msg.clientMsgID) lost with its socket; sending it again after the reconnect", source: "OpenIM")
+                lostGeneration = generation
+            }
+        }
         if reply.errCode != 0 {
             throw Self.sendError(code: reply.errCode, message: reply.errMsg, account: account)
         }
@@ -136,9 +152,10 @@ extension OpenIMConnection {
         return String(repeating: "0", count: 16 - s.count) + s
     }
 
-    /// Waits up to the request timeout for a connected session.
-    func waitUntilReady() async throws {
-        if session?.ready == true { return }
+    /// Waits up to the request timeout for a connected session (one newer than
+    /// `generation`, when given).
+    func waitUntilReady(newerThan generation: Int? = nil) async throws {
+        if let current = session, current.ready, current.generation > (generation ?? 0) { return }
         if isShutDown { throw ChannelError(.stopped, "the OpenIM connection was shut down", account: account) }
         let waiter = OpenIMResponseWaiter()
         readyWaiters.append(waiter)

@@ -174,6 +174,13 @@ extension OpenIMSimulator {
                         reply([], code: 1001, message: "ArgsError: sessionType")
                         return true
                     }
+                    // A resent clientMsgID is answered with the stored message, not stored twice.
+                    for (_, msgs) in s.conversations {
+                        if let stored = msgs.first(where: { $0.clientMsgID == m.clientMsgID && $0.sendID == m.sendID }) {
+                            reply(OpenIMSimulatorWire.sendMsgResp(serverMsgID: stored.serverMsgID, clientMsgID: stored.clientMsgID, sendTime: stored.sendTime))
+                            return true
+                        }
+                    }
                     m.createTime = m.createTime == 0 ? Int64(now.timeIntervalSince1970 * 1000) : m.createTime
                     toStore = m
                 default:
