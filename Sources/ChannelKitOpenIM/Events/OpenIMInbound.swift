@@ -82,9 +82,7 @@ public enum OpenIMInbound {
         var text = content.text
         if msg.contentType == 106 || mentioned { text = stripMention(text, own) }
         let id = messageID(msg, conversationID: conversationID)
-        var context = ["conversationID": conversationID]
-        if !msg.serverMsgID.isEmpty { context["serverMsgID"] = msg.serverMsgID }
-        if msg.seq > 0 { context["seq"] = String(msg.seq) }
+        let context = msg.serverMsgID.isEmpty ? ["conversationID": conversationID] : ["conversationID": conversationID, "serverMsgID": msg.serverMsgID]
         let origin = Origin(account: account, peer: peer, messageID: id, replyContext: context)
         let timestamp = msg.sendTime > 0 ? Date(timeIntervalSince1970: Double(msg.sendTime) / 1000)
             : msg.createTime > 0 ? Date(timeIntervalSince1970: Double(msg.createTime) / 1000) : nil
@@ -103,5 +101,37 @@ public enum OpenIMInbound {
         var result = text.replacingOccurrences(of: token + " ", with: "")
         result = result.replacingOccurrences(of: token, with: "")
         return result.trimmingCharacters(in: .whitespaces)
+    }
+}
+
+extension OpenIMInbound {
+    /// The whole inbound hot path for one 2001 frame: the JSON envelope (byte-level
+    /// ``JSONScanner``), its base64 `data`, the ``OpenIMPushMessages`` protobuf, and each
+    /// chat message's content JSON, built into outcomes in conversation and seq order.
+    /// - Throws: ``OpenIMFrameError`` for a malformed envelope, base64 or protobuf, or a
+    ///   frame that is not a push.
+    public static func decodePush(_ frame: Data, account: AccountKey, rules: Rules) throws(OpenIMFrameError) -> [(conversationID: String, seq: Int64, outcome: Outcome)] {
+        let envelope = try OpenIMEnvelopeCodec.decodeResponse(frame)
+        guard envelope.reqIdentifier == OpenIMReqIdentifier.pushMsg else {
+            throw OpenIMFrameError(message: "reqIdentifier \(envelope.reqIdentifier) is not a push", location: "$.reqIdentifier")
+        }
+        let push: OpenIMPushMessages
+        do { push = try OpenIMPushMessages(serialized: envelope.data) } catch {
+            throw OpenIMFrameError(message: error.message, location: "$.data protobuf byte \(error.offset)")
+        }
+        var out: [(String, Int64, Outcome)] = []
+        if push.msgs.count == 1, let (conversationID, pulls) = push.msgs.first {
+            // The common shape: one conversation.
+            for msg in pulls.msgs.count > 1 ? pulls.msgs.sorted(by: { $0.seq < $1.seq }) : pulls.msgs {
+                out.append((conversationID, msg.seq, build(msg, conversationID: conversationID, account: account, rules: rules)))
+            }
+            return out
+        }
+        for conversationID in push.msgs.keys.sorted() {
+            for msg in (push.msgs[conversationID]?.msgs ?? []).sorted(by: { $0.seq < $1.seq }) {
+                out.append((conversationID, msg.seq, build(msg, conversationID: conversationID, account: account, rules: rules)))
+            }
+        }
+        return out
     }
 }
