@@ -29,6 +29,11 @@ public struct OpenIMContent: Sendable, Hashable {
     /// type are ignored (an elem is a loose, SDK-written object); malformed JSON throws.
     /// - Throws: ``OpenIMFrameError`` with the JSON path of the problem (`content$…`).
     public static func decode(contentType: Int32, _ bytes: UnsafeBufferPointer<UInt8>) throws(OpenIMFrameError) -> OpenIMContent {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        if !ascii, String(validating: bytes, as: UTF8.self) == nil {
+            throw OpenIMFrameError(message: "content of type \(contentType) is not UTF-8", location: "content")
+        }
         var s = JSONScanner(bytes)
         var c = OpenIMContent()
         var media = MediaFields()

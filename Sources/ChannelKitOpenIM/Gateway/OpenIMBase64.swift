@@ -33,11 +33,11 @@ enum OpenIMBase64 {
             let rest = n - i
             if rest == 2 {
                 let a = table[Int(input[i])], b = table[Int(input[i + 1])]
-                if (a | b) & 0xC0 != 0 || b & 0x0F != 0 { return nil }
+                if (a | b) & 0xC0 != 0 { return nil }
                 out.append(a << 2 | b >> 4)
             } else if rest == 3 {
                 let a = table[Int(input[i])], b = table[Int(input[i + 1])], c = table[Int(input[i + 2])]
-                if (a | b | c) & 0xC0 != 0 || c & 0x03 != 0 { return nil }
+                if (a | b | c) & 0xC0 != 0 { return nil }
                 out.append(a << 2 | b >> 4)
                 out.append(b << 4 | c >> 2)
             }

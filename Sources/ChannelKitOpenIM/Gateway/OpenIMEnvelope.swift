@@ -76,9 +76,16 @@ public enum OpenIMEnvelopeCodec {
     }
 
     /// Decodes a reply or push envelope from the frame's bytes.
-    /// - Throws: ``OpenIMFrameError`` for malformed JSON, a missing or non-integer
+    /// - Throws: ``OpenIMFrameError`` for bytes that are not UTF-8, malformed JSON, a missing or non-integer
     ///   `reqIdentifier`, or a `data` that is not base64.
     public static func decodeResponse(_ bytes: UnsafeBufferPointer<UInt8>) throws(OpenIMFrameError) -> OpenIMResponseEnvelope {
+        // JSON is UTF-8: a binary frame that is not is refused whole (ASCII, the usual
+        // case, costs one pass over the bytes).
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        if !ascii, String(validating: bytes, as: UTF8.self) == nil {
+            throw OpenIMFrameError(message: "frame is not UTF-8", location: "$")
+        }
         var s = JSONScanner(bytes)
         var env = OpenIMResponseEnvelope(reqIdentifier: 0)
         var sawReq = false
