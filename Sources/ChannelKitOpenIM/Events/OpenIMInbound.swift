@@ -94,13 +94,28 @@ public enum OpenIMInbound {
         return .message(message)
     }
 
-    /// Removes `@<own>` tokens (and the space after each) and trims the result.
+    /// Removes `@<own>` tokens (each only where it ends at a space, punctuation or the end,
+    /// so `@bot2` stays when the account is `bot`), and the space after each; trims.
     static func stripMention(_ text: String, _ own: String) -> String {
-        guard !own.isEmpty, text.contains("@") else { return text }
-        let token = "@" + own
-        var result = text.replacingOccurrences(of: token + " ", with: "")
-        result = result.replacingOccurrences(of: token, with: "")
-        return result.trimmingCharacters(in: .whitespaces)
+        guard !own.isEmpty, text.contains("@" + own) else { return text }
+        let token = Array(("@" + own).unicodeScalars)
+        let scalars = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            if scalars[i] == "@", i + token.count <= scalars.count, Array(scalars[i..<(i + token.count)]) == token {
+                let end = i + token.count
+                let boundary = end == scalars.count || !(CharacterSet.alphanumerics.contains(scalars[end]) || scalars[end] == "_" || scalars[end] == "-")
+                if boundary {
+                    i = end
+                    if i < scalars.count, scalars[i] == " " { i += 1 }
+                    continue
+                }
+            }
+            out.append(scalars[i])
+            i += 1
+        }
+        return String(out).trimmingCharacters(in: .whitespaces)
     }
 }
 

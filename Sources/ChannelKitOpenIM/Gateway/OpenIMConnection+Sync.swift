@@ -132,8 +132,9 @@ extension OpenIMConnection {
     func syncLoop(_ signals: AsyncStream<Void>, generation gen: Int) async {
         for await _ in signals {
             guard let current = session, current.generation == gen, current.ready else { continue }
+            let full = needsFullSync
             do {
-                if needsFullSync {
+                if full {
                     needsFullSync = false
                     try await fullSync(generation: gen)
                 }
@@ -141,11 +142,17 @@ extension OpenIMConnection {
             } catch is CancellationError {
                 return
             } catch {
-                logger.warning("seq sync failed: \(Redactor.redact("\(error)"))", source: "OpenIM")
+                logger.warning("seq sync failed: \(Redactor.redact("\(error)")); retrying in \(configuration.requestTimeout)", source: "OpenIM")
                 if let e = error as? ChannelError, e.code == .connectionClosed { return }
                 if session?.generation == gen, let e = error as? ChannelError {
                     await context.events.error(e)
                 }
+                // Retry the pass (a lost reply must not leave a gap until the next push).
+                if full { needsFullSync = true }
+                await saveSeqs()
+                do { try await context.time.sleep(for: configuration.requestTimeout) } catch { return }
+                syncSignal?.yield()
+                continue
             }
             await saveSeqs()
         }

@@ -130,6 +130,11 @@ extension OpenIMSimulator {
             let keep = state.withLock { s -> Bool in
                 guard let session = s.sessions[id] else { return false }
                 guard object["sendID"]?.stringValue == session.userID else { s.misrouted += 1; return false }
+                if let pending = s.droppedReplies[session.userID]?[req], pending > 0, req != 1003 {
+                    s.droppedReplies[session.userID]?[req] = pending - 1
+                    if req == 1001 { s.maxSeqRequests += 1 } else if req == 1002 { s.pulls += 1 }
+                    return true
+                }
                 func reply(_ data: [UInt8], code: Int = 0, message: String = "") {
                     session.outbox.yield(.binary(OpenIMSimulatorWire.envelope(req, msgIncr: msgIncr, operationID: operationID,
                                                                              errCode: code, errMsg: message, data: data)))

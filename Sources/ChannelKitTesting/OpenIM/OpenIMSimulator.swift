@@ -333,6 +333,11 @@ public final class OpenIMSimulator: Sendable {
         return token
     }
 
+    /// The user's next `count` requests with `reqIdentifier` get no reply (a lost frame).
+    public func dropNextReplies(userID: String, reqIdentifier: Int, count: Int = 1) {
+        state.withLock { $0.droppedReplies[userID, default: [:]][reqIdentifier, default: 0] += count }
+    }
+
     /// `/test/refresh` answers garbage (HTTP 200, not the `{"token"}` shape) while `true`.
     public func setRefreshReturnsGarbage(_ garbage: Bool) {
         state.withLock { $0.refreshGarbage = garbage }

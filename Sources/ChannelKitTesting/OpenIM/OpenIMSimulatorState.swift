@@ -37,6 +37,7 @@ struct OpenIMSimulatorState {
     var skipPushes: [String: Int] = [:]
     var sendFailures: [String: [(code: Int, message: String)]] = [:]
     var refreshGarbage = false
+    var droppedReplies: [String: [Int: Int]] = [:]
     var uploads: [String: (name: String, contentType: String, parts: [Int: [UInt8]])] = [:]
     var objects: [String: [UInt8]] = [:]
     var friendCalls: [(path: String, userID: String)] = []

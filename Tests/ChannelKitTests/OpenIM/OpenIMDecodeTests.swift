@@ -151,3 +151,14 @@ struct OpenIMDecodeTests {
         }
     }
 }
+
+@Suite("OpenIM mention stripping")
+struct OpenIMMentionTests {
+    @Test func onlyWholeMentionsOfTheAccountAreStripped() {
+        #expect(OpenIMInbound.stripMention("@bot hello", "bot") == "hello")
+        #expect(OpenIMInbound.stripMention("hi @bot, there @bot", "bot") == "hi , there")
+        #expect(OpenIMInbound.stripMention("@bot2 hello", "bot") == "@bot2 hello")
+        #expect(OpenIMInbound.stripMention("@bot_x @bot", "bot") == "@bot_x")
+        #expect(OpenIMInbound.stripMention("no mention", "bot") == "no mention")
+    }
+}

@@ -115,6 +115,23 @@ struct OpenIMDeliveryTests {
         await h.shutdown()
     }
 
+    @Test func aLostSyncReplyIsRetriedSoTheGapIsStillPulled() async throws {
+        let h = try OpenIMHarness()
+        let bot = try await h.connectedBot()
+        h.simulator.addUser("alice")
+        h.simulator.dropConnections(userID: "bot")
+        await eventually("socket gone") { h.simulator.liveSessionCount(userID: "bot") == 0 }
+        h.simulator.injectMessage(from: "alice", to: "bot", text: "while down")
+        h.simulator.dropNextReplies(userID: "bot", reqIdentifier: 1001)
+        h.simulator.dropNextReplies(userID: "bot", reqIdentifier: 1002)
+        await advance(h.clock, upTo: .seconds(60), "pulled after retries") { bot.events.messages.all.count == 1 }
+        #expect(bot.events.messages.all.first?.text == "while down")
+        #expect(h.simulator.maxSeqRequestCount >= 3 && h.simulator.pullCount >= 2)
+        #expect(bot.events.errors.all.contains { $0.code == .timeout })
+        await bot.runner.stop()
+        await h.shutdown()
+    }
+
     @Test func aRestartedConnectionPullsWhatArrivedWhileItWasDown() async throws {
         let h = try OpenIMHarness()
         let store = InMemoryStateStore()
