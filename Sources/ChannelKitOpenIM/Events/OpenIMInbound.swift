@@ -81,6 +81,7 @@ public enum OpenIMInbound {
         }
         var text = content.text
         if msg.contentType == 106 || mentioned { text = stripMention(text, own) }
+        if text.isEmpty, content.attachments.isEmpty { return .skipped("no text and no media") }
         let id = messageID(msg, conversationID: conversationID)
         let context = msg.serverMsgID.isEmpty ? ["conversationID": conversationID] : ["conversationID": conversationID, "serverMsgID": msg.serverMsgID]
         let origin = Origin(account: account, peer: peer, messageID: id, replyContext: context)

@@ -289,6 +289,11 @@ public final class OpenIMSimulator: Sendable {
         state.withLock { s in for id in s.sessionIDs(of: userID) { s.sessions[id]?.outbox.yield(.abort) } }
     }
 
+    /// Closes every socket of the user with `code` and `reason`.
+    public func close(userID: String, code: UInt16 = 1000, reason: String = "") {
+        state.withLock { s in for id in s.sessionIDs(of: userID) { s.sessions[id]?.outbox.yield(.close(code: code, reason: reason)) } }
+    }
+
     /// Marks every token of the user expired: the next connect gets 1501. Live sockets
     /// stay up (as on the real server) unless `drop`.
     public func expireTokens(userID: String, drop: Bool = false) {

@@ -162,3 +162,65 @@ struct OpenIMMentionTests {
         #expect(OpenIMInbound.stripMention("no mention", "bot") == "no mention")
     }
 }
+
+@Suite("OpenIM push decode against a JSONSerialization reference")
+struct OpenIMPushDecodeTests {
+    /// A push frame as decode_peers.py's `openim_frames()` writes it (Python spacing).
+    static func frame(_ i: Int, text: String) -> Data {
+        var m = OpenIMMsgData()
+        m.sendID = "u\(i % 97)"; m.recvID = "bot"; m.clientMsgID = String(format: "%032x", i); m.serverMsgID = "s\(i)"
+        m.senderPlatformID = 5; m.senderNickname = "user"; m.sessionType = 1; m.msgFrom = 100; m.contentType = 101
+        m.content = Array((try? JSONSerialization.data(withJSONObject: ["content": text])) ?? Data())
+        m.seq = Int64(i + 1); m.sendTime = 1_763_800_000_000 + Int64(i); m.status = 2
+        let data = Data(OpenIMPushMessages(msgs: ["si_u\(i % 97)_bot": OpenIMPullMsgs(msgs: [m])]).serialized).base64EncodedString()
+        return Data(#"{"reqIdentifier": 2001, "msgIncr": "", "operationID": "op\#(i)", "errCode": 0, "errMsg": "", "data": "\#(data)"}"#.utf8)
+    }
+
+    static func reference(_ frame: Data) -> [(String, String, String)]? {
+        guard let envelope = try? JSONSerialization.jsonObject(with: frame) as? [String: Any],
+              (envelope["reqIdentifier"] as? NSNumber)?.intValue == 2001, let text = envelope["data"] as? String,
+              let bytes = Data(base64Encoded: text), let push = try? OpenIMPushMessages(serialized: bytes) else { return nil }
+        var out: [(String, String, String)] = []
+        for conversationID in push.msgs.keys.sorted() {
+            for m in push.msgs[conversationID]?.msgs ?? [] {
+                guard let content = try? JSONSerialization.jsonObject(with: Data(m.content)) as? [String: Any] else { return nil }
+                // A missing or non-string member reads as no text; a message with neither text nor media is skipped.
+                let body = content["content"] as? String ?? ""
+                if !body.isEmpty { out.append((m.sendID, body, m.clientMsgID)) }
+            }
+        }
+        return out
+    }
+
+    @Test func fixturesAndMutationsAgree() {
+        let account = AccountKey(.openim, "t")
+        let rules = OpenIMInbound.Rules(ownUserID: "bot")
+        var rng = SeededRandomNumberGenerator(seed: 21)
+        let texts = ["hello", "é☺😀", "quote \" and \\ slash /", "line\nbreak", ""]
+        for i in 0..<2000 {
+            var frame = [UInt8](Self.frame(i, text: texts[i % texts.count] + " \(i)"))
+            if i % 2 == 1 {
+                for _ in 0..<2 { frame[Int.random(in: 0..<frame.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            }
+            let ours = try? OpenIMInbound.decodePush(Data(frame), account: account, rules: rules)
+            let reference = Self.reference(Data(frame))
+            if i % 2 == 0 { #expect(ours != nil && reference != nil) }
+            guard let ours else { continue }
+            // Whenever ours accepts a frame, the reference reads the same messages from it.
+            let messages = ours.compactMap { item -> (String, String, String)? in
+                if case .message(let m) = item.outcome { return (m.sender.id, m.text, m.origin.messageID) }
+                return nil
+            }
+            guard let reference else {
+                // Content JSONSerialization refuses may be reported as invalid by ours too; never a message.
+                #expect(messages.isEmpty, "frame \(i) decoded by ours but not by the reference")
+                continue
+            }
+            if messages.count == reference.count {
+                #expect(zip(messages, reference).allSatisfy { $0 == $1 }, "frame \(i)")
+            } else {
+                #expect(messages.isEmpty, "frame \(i): \(messages.count) vs \(reference.count)")
+            }
+        }
+    }
+}
