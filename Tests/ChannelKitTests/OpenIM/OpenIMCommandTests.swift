@@ -53,7 +53,8 @@ struct OpenIMCommandTests {
             let path = try write(config(a, botA, b, botB, refresh: refresh), in: directory)
             setenv("CK_TEST_OPENIM_BETA", botB.token, 1)
             defer { unsetenv("CK_TEST_OPENIM_BETA") }
-            let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), ["run", "--config", path, "--echo"])
+            let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), ["run", "--config", path, "--echo", "--log-level", "trace"],
+                                         captureStandardError: true)
             let pid = child.process.processIdentifier
             let watchdog = Task {
                 try await Task.sleep(for: .seconds(60))
@@ -124,6 +125,11 @@ struct OpenIMCommandTests {
             }
             #expect(await child.waitForExit() == 0)
             #expect(stopped == ["alpha", "beta"])
+            var logLines: [String] = []
+            while let line = await child.nextErrorLine() { logLines.append(line) }
+            let log = logLines.joined(separator: "\n")
+            #expect(log.contains("OnKickedOffline"))
+            #expect(!log.contains(botA.token) && !log.contains(botB.token) && !log.contains(fresh), "a token reached the log")
             let files = StoreTestSupport.allFiles(under: directory.appendingPathComponent("state"))
             #expect(files.contains { $0.hasSuffix("openim/alpha/openim-seqs.json") })
             let everything = lines.map { "\($0)" }.joined()

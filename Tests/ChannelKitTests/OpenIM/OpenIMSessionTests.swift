@@ -136,6 +136,9 @@ struct OpenIMSessionTests {
         let third = try await connection.run()
         #expect(calls.all == ["bot OnConnectFailed errCode=10000"])
         guard case .reconnect(.zero?, _) = third else { Issue.record("expected an immediate reconnect after recovery, got \(third)"); return }
+        #expect(h.logs.lines(containing: account.token).isEmpty)
+        #expect(!"\(first)\(second)\(third)".contains(account.token))
+        #expect(h.logs.lines.contains { $0.message.contains("connect failed") })
         await h.shutdown()
     }
 
