@@ -105,27 +105,29 @@ extension OpenIMConnection {
     }
 
     /// The connect-result deadline and the heartbeat: a WebSocket ping every
-    /// ``OpenIMAdapter/Configuration/heartbeatInterval``; no pong within
-    /// ``OpenIMAdapter/Configuration/heartbeatTimeout`` ends the session.
+    /// ``OpenIMAdapter/Configuration/heartbeatInterval`` from the socket's start; no pong
+    /// within ``OpenIMAdapter/Configuration/heartbeatTimeout`` ends the session.
     func watchdog(generation gen: Int) async {
+        await watchdog(generation: gen, clock: context.time.clock)
+    }
+
+    /// Sleeps until absolute instants of the clock, so a ping never drifts late however
+    /// long the previous one took (or however late this task ran).
+    private func watchdog<C: Clock>(generation gen: Int, clock: C) async where C.Duration == Duration {
         let time = context.time
-        let started = time.now()
-        let tick = min(configuration.heartbeatInterval, configuration.handshakeTimeout)
-        var lastPing = started
+        let start = clock.now
+        do { try await clock.sleep(until: start.advanced(by: configuration.handshakeTimeout), tolerance: nil) } catch { return }
+        guard let first = session, first.generation == gen else { return }
+        if !first.ready {
+            logger.warning("no connect result within \(configuration.handshakeTimeout); closing", source: "OpenIM")
+            await endSession(gen, .outcome(.reconnect(after: nil, reason: "no connect result within \(configuration.handshakeTimeout)")))
+            return
+        }
+        var next = start.advanced(by: configuration.heartbeatInterval)
         while !Task.isCancelled {
-            do { try await time.sleep(for: tick) } catch { return }
+            do { try await clock.sleep(until: next, tolerance: nil) } catch { return }
+            next = next.advanced(by: configuration.heartbeatInterval)
             guard let current = session, current.generation == gen else { return }
-            let now = time.now()
-            if !current.ready {
-                if now.timeIntervalSince(started) >= configuration.handshakeTimeout.seconds {
-                    logger.warning("no connect result within \(configuration.handshakeTimeout); closing", source: "OpenIM")
-                    await endSession(gen, .outcome(.reconnect(after: nil, reason: "no connect result within \(configuration.handshakeTimeout)")))
-                    return
-                }
-                continue
-            }
-            guard now.timeIntervalSince(lastPing) >= configuration.heartbeatInterval.seconds - 0.001 else { continue }
-            lastPing = now
             let socket = current.socket, timeout = configuration.heartbeatTimeout
             let answered = await withTaskGroup(of: Bool?.self) { group in
                 group.addTask {

@@ -199,14 +199,49 @@ struct OpenIMSessionTests {
         await h.shutdown()
     }
 
-    @Test func theHeartbeatPingsWithin25Seconds() async throws {
+    @Test func theHeartbeatPingsEvery25Seconds() async throws {
         let h = try OpenIMHarness()
         let bot = try await h.connectedBot()
-        let before = bot.events.sink.lastActivity
-        await h.clock.advance(by: .seconds(25))
-        await eventually("pong noted") { bot.events.sink.lastActivity != before }
+        for _ in 0..<20_000 { await Task.yield() }   // the first sync's replies land
+        for round in 1...3 {
+            let due = h.clock.wallStart.addingTimeInterval(Double(25 * round))
+            await h.clock.advance(by: .seconds(24))
+            for _ in 0..<5_000 { await Task.yield() }
+            #expect((bot.events.sink.lastActivity ?? .distantPast) < due.addingTimeInterval(-1), "pinged early in round \(round)")
+            await h.clock.advance(by: .seconds(1))
+            await eventually("pong \(round)") { bot.events.sink.lastActivity == due }
+        }
         #expect(h.simulator.liveSessionCount(userID: "bot") == 1)
         await bot.runner.stop()
+        await h.shutdown()
+    }
+
+    @Test func noConnectResultWithinTheHandshakeTimeoutReconnects() async throws {
+        // A server that upgrades and then says nothing.
+        let silent = try LoopbackWebSocketServer { connection in
+            while (try? await connection.receive()) != nil {}
+        }
+        let h = try OpenIMHarness()
+        let account = h.simulator.addAccount(userID: "bot")
+        var settings = h.settings(account)
+        settings.wsAddr = silent.url("/")
+        let connection = try h.connection("main", settings: settings)
+        let done = LockedValue(false)
+        let run = Task {
+            let outcome = try await connection.run()
+            done.value.withLock { $0 = true }
+            return outcome
+        }
+        await eventually("upgraded") { silent.upgradeRequests.count == 1 }
+        await eventually("watchdog armed") { h.clock.sleeperCount >= 1 }
+        await h.clock.advance(by: .seconds(9))
+        for _ in 0..<5_000 { await Task.yield() }
+        #expect(!done.value.withLock { $0 })
+        if !(await advance(h.clock, upTo: .seconds(30), "handshake timeout") { done.value.withLock { $0 } }) { run.cancel() }
+        let outcome = try await run.value
+        guard case .reconnect(nil, let reason) = outcome else { Issue.record("expected a backoff reconnect, got \(outcome)"); return }
+        #expect(reason.contains("no connect result"))
+        await silent.shutdown()
         await h.shutdown()
     }
 
