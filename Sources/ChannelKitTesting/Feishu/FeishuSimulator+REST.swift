@@ -113,6 +113,7 @@ extension FeishuSimulator.Core {
 
     private func send(_ request: LoopbackHTTPServer.Request, appId: String, replyTo: String?) -> Response {
         var record = FeishuSimulator.Send(appId: appId, kind: replyTo == nil ? "send" : "reply", target: replyTo ?? "", status: 200)
+        record.token = String((request.headers["Authorization"] ?? "").dropFirst(7))
         let response: Response = state.withLock { s in
             defer { s.sends.append(record) }
             func fail(_ status: Int, _ code: Int, _ message: String, headers: HTTPHeaders = [:]) -> Response {

@@ -56,6 +56,8 @@ extension FeishuSimulator {
     public struct Send: Sendable, Hashable, CustomStringConvertible {
         /// The app whose token authorised the request (`nil` when the token was unknown).
         public var appId: String?
+        /// The tenant token used (the simulator's own fake token).
+        public var token: String = ""
         /// `send`, `reply`, `image-upload`, `file-upload`.
         public var kind: String
         /// `chat_id` / `open_id` for sends; the replied message id for replies.
