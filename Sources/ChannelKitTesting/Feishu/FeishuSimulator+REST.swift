@@ -121,6 +121,8 @@ extension FeishuSimulator.Core {
                 record.errorCode = code
                 return Self.error(status, code, message, headers: headers)
             }
+            let parsed = try? JSONDecoder().decode(JSONValue.self, from: request.body)
+            record.uuid = parsed?["uuid"]?.stringValue
             if let failure = s.apps[appId]?.injectedFailures.first {
                 s.apps[appId]?.injectedFailures.removeFirst()
                 var headers: HTTPHeaders = [:]
