@@ -38,6 +38,11 @@ extension FeishuSimulator.Core {
         }
         guard let (id, appId, waiters) = registered else { return }
         for w in waiters { w.resume() }
+        // Events that went unacked while the app had no connection are pushed again now.
+        let unacked: [(String, [UInt8])] = state.withLock { s in
+            (s.apps[appId]?.pending.values.filter { !$0.acked }.sorted { $0.firstPushed < $1.firstPushed } ?? []).map { ($0.eventID, $0.payload) }
+        }
+        for (eventID, payload) in unacked { pushEvent(appId: appId, eventID: eventID, payload: payload, redelivery: true) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await item in outbox {
