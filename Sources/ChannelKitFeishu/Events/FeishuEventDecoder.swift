@@ -51,10 +51,11 @@ public struct FeishuEventDecoder: Sendable {
     /// - Throws: ``ChannelError`` `.malformedInput` with the byte offset when the payload
     ///   is not a readable event.
     public func decode(_ payload: [UInt8], botOpenID: String?) throws(ChannelError) -> FeishuEvent {
-        var result: Result<FeishuEvent, ChannelError> = .failure(ChannelError(.malformedInput, "empty event payload", account: account))
+        var result: Result<FeishuEvent, ChannelError>?
         payload.withUnsafeBufferPointer { buffer in
             do throws(ChannelError) { result = .success(try decode(bytes: buffer, botOpenID: botOpenID)) } catch { result = .failure(error) }
         }
+        guard let result else { throw ChannelError(.malformedInput, "empty event payload", account: account) }
         return try result.get()
     }
 
@@ -430,12 +431,21 @@ public struct FeishuEventDecoder: Sendable {
         }
         let peer = isDirect ? Peer(.direct, f.senderOpenID) : Peer(.group, f.chatID)
         let origin = Origin(account: account, peer: peer, thread: f.threadID.isEmpty ? nil : f.threadID, messageID: f.messageID,
-                            replyContext: ["chatId": f.chatID, "chatType": f.chatType])
+                            replyContext: ["chatId": f.chatID])
         var keys: [String] = []
         keys.reserveCapacity(3)
         if !f.eventID.isEmpty { keys.append("event:" + f.eventID) }
         keys.append("msg:" + f.messageID)
-        keys.append("retry:\(f.senderOpenID):\(f.chatID):\(f.createTime):\(Self.contentHash(f.content))")
+        var retry = "retry:"
+        retry.reserveCapacity(48 + f.senderOpenID.utf8.count + f.chatID.utf8.count + f.createTime.utf8.count)
+        retry += f.senderOpenID
+        retry += ":"
+        retry += f.chatID
+        retry += ":"
+        retry += f.createTime
+        retry += ":"
+        retry += Self.contentHash(f.content)
+        keys.append(retry)
         let timestamp = Int64(f.createTime).map { Date(timeIntervalSince1970: Double($0) / 1000) }
         let message = InboundMessage(origin: origin, sender: Sender(id: f.senderOpenID, isBot: !f.senderType.isEmpty && f.senderType != "user"),
                                      text: text, attachments: attachments, timestamp: timestamp, mentionsBot: mentionsBot,
@@ -447,37 +457,59 @@ public struct FeishuEventDecoder: Sendable {
     /// `@name`; unknown placeholders stay. The result is trimmed.
     static func resolveMentions(_ text: String, mentions: [FeishuMention], bot: String?) -> String {
         guard !mentions.isEmpty, text.utf8.contains(UInt8(ascii: "@")) else { return trim(text) }
-        let marker = Array("@_user_".utf8)
-        let bytes = Array(text.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == marker[0], i + marker.count <= bytes.count, bytes[i..<(i + marker.count)].elementsEqual(marker) {
-                var j = i + marker.count
-                while j < bytes.count, bytes[j] >= 0x30, bytes[j] <= 0x39 { j += 1 }
-                if j > i + marker.count {
-                    let key = String(decoding: bytes[i..<j], as: UTF8.self)
-                    if let m = mentions.first(where: { $0.key == key }) {
-                        if let bot, m.openID == bot {
-                            // The bot's own mention: removed.
-                        } else {
-                            out.append(UInt8(ascii: "@"))
-                            out.append(contentsOf: (m.name.isEmpty ? m.openID : m.name).utf8)
+        var copy = text
+        let resolved: String = copy.withUTF8 { bytes in
+            let marker: StaticString = "@_user_"
+            let m0 = marker.utf8Start, mn = marker.utf8CodeUnitCount
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + 16)
+            var i = 0
+            outer: while i < bytes.count {
+                if bytes[i] == m0[0], i + mn <= bytes.count {
+                    var same = true
+                    for k in 1..<mn where bytes[i + k] != m0[k] { same = false; break }
+                    if same {
+                        var j = i + mn
+                        while j < bytes.count, bytes[j] >= 0x30, bytes[j] <= 0x39 { j += 1 }
+                        if j > i + mn {
+                            let key = UnsafeBufferPointer(rebasing: bytes[i..<j])
+                            for m in mentions where m.key.utf8.elementsEqual(key) {
+                                if let bot, m.openID == bot {
+                                    // The bot's own mention: removed.
+                                } else {
+                                    out.append(UInt8(ascii: "@"))
+                                    out.append(contentsOf: (m.name.isEmpty ? m.openID : m.name).utf8)
+                                }
+                                i = j
+                                continue outer
+                            }
                         }
-                        i = j
-                        continue
                     }
                 }
+                out.append(bytes[i])
+                i += 1
             }
-            out.append(bytes[i])
-            i += 1
+            return String(decoding: out, as: UTF8.self)
         }
-        return trim(String(decoding: out, as: UTF8.self))
+        return trim(resolved)
     }
 
+    /// Trims whitespace and newlines (Foundation's `.whitespacesAndNewlines`); text that
+    /// starts and ends with a visible ASCII byte is returned as is without a copy.
     static func trim(_ text: String) -> String {
-        text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let utf8 = text.utf8
+        guard let first = utf8.first, let last = utf8.last else { return text }
+        if first > 0x20, first < 0x7F, last > 0x20, last < 0x7F { return text }
+        // ASCII whitespace at the ends: cut it, unless a non-ASCII byte is then at an end
+        // (it may be Unicode whitespace: Foundation decides).
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+        var start = utf8.startIndex, end = utf8.endIndex
+        while start < end, isSpace(utf8[start]) { start = utf8.index(after: start) }
+        while end > start, isSpace(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        if start == end { return "" }
+        let head = utf8[start], tail = utf8[utf8.index(before: end)]
+        if head < 0x80, tail < 0x80 { return String(text[start..<end]) }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// 32 hex digits of two FNV-1a 64 hashes of `content` (stable across processes, so
@@ -490,8 +522,14 @@ public struct FeishuEventDecoder: Sendable {
             b = (b ^ UInt64(byte)) &* 0x100_0000_01b3
             b = (b << 7) | (b >> 57)
         }
-        let ha = String(a, radix: 16), hb = String(b, radix: 16)
-        return String(repeating: "0", count: 16 - ha.count) + ha + String(repeating: "0", count: 16 - hb.count) + hb
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<16 {
+                buffer[i] = digits.utf8Start[Int((a >> UInt64(60 - 4 * i)) & 0xF)]
+                buffer[16 + i] = digits.utf8Start[Int((b >> UInt64(60 - 4 * i)) & 0xF)]
+            }
+            return 32
+        }
     }
 
     /// Escapes one dynamic path segment so it cannot add segments.

@@ -161,7 +161,7 @@ extension FeishuConnection {
                         let ms = max(0, Int((context.time.now().timeIntervalSince(started) * 1000).rounded()))
                         // Ack first (within the platform's 3 s), deliver after.
                         do {
-                            try await socket.send(binary: Data(frame.ack(code: code, businessMilliseconds: ms).encoded()))
+                            try await socket.send(binary: Data(frame.encodedAck(code: code, businessMilliseconds: ms)))
                         } catch {
                             logger.debug("ack not sent: \(Self.describe(error))", source: "Feishu")
                         }

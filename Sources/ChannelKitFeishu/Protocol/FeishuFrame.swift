@@ -87,6 +87,37 @@ public struct FeishuFrame: Sendable, Hashable {
         return copy
     }
 
+    /// The wire bytes of ``ack(code:businessMilliseconds:)``, written straight from this
+    /// frame without building the copy.
+    public func encodedAck(code: Int = 200, businessMilliseconds: Int = 0) -> [UInt8] {
+        var writer = ProtobufWriter(capacity: 48 + headers.count * 24)
+        writer.writeUInt64(1, seqID, always: true)
+        writer.writeUInt64(2, logID, always: true)
+        writer.writeInt32(3, service, always: true)
+        writer.writeInt32(4, method, always: true)
+        for h in headers {
+            writer.writeMessage(5) { w in
+                w.writeString(1, h.key, always: true)
+                w.writeString(2, h.value, always: true)
+            }
+        }
+        writer.writeMessage(5) { w in
+            w.writeString(1, "biz_rt", always: true)
+            w.writeString(2, String(businessMilliseconds), always: true)
+        }
+        if let payloadEncoding { writer.writeString(6, payloadEncoding, always: true) }
+        if let payloadType { writer.writeString(7, payloadType, always: true) }
+        if code == 200 {
+            writer.writeBytes(8, Self.ack200, always: true)
+        } else {
+            writer.writeBytes(8, Array(#"{"code":\#(code)}"#.utf8), always: true)
+        }
+        if let logIDNew { writer.writeString(9, logIDNew, always: true) }
+        return writer.bytes
+    }
+
+    private static let ack200: [UInt8] = Array(#"{"code":200}"#.utf8)
+
     // MARK: Encoding
 
     /// The wire bytes.
@@ -121,6 +152,25 @@ public struct FeishuFrame: Sendable, Hashable {
     ///   known field, or a missing required field (1–4 of the frame, 1–2 of a header).
     public static func decode(_ bytes: some ContiguousBytes) throws(ProtobufDecodingError) -> FeishuFrame {
         try ProtobufReader.read(bytes) { reader throws(ProtobufDecodingError) in try decode(from: &reader) }
+    }
+
+    /// Decodes a frame from a byte array (the hot path: no generic dispatch).
+    public static func decode(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> FeishuFrame {
+        var result: Result<FeishuFrame, ProtobufDecodingError>?
+        bytes.withUnsafeBufferPointer { buffer in result = decodeResult(buffer) }
+        return try result!.get()
+    }
+
+    /// Decodes a frame from `Data` (a WebSocket binary message).
+    public static func decode(_ data: Data) throws(ProtobufDecodingError) -> FeishuFrame {
+        var result: Result<FeishuFrame, ProtobufDecodingError>?
+        data.withUnsafeBytes { raw in result = decodeResult(raw.bindMemory(to: UInt8.self)) }
+        return try result!.get()
+    }
+
+    private static func decodeResult(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<FeishuFrame, ProtobufDecodingError> {
+        var reader = ProtobufReader(buffer)
+        do throws(ProtobufDecodingError) { return .success(try decode(from: &reader)) } catch { return .failure(error) }
     }
 
     /// Decodes a frame from a reader positioned at its start (reads to the end).
