@@ -70,18 +70,18 @@ public struct FeishuEventDecoder: Sendable {
             try s.beginObject()
             var first = true
             while let key = try s.nextKey(&first) {
-                if s.matches(key, "header") {
+                if Self.named(s, key, "header") {
                     eventType = nil
                     fields.eventID = ""
                     guard s.peek() == UInt8(ascii: "{") else { _ = try s.skipValue(); continue }
                     try s.beginObject()
                     var f = true
                     while let k = try s.nextKey(&f) {
-                        if s.matches(k, "event_id") { fields.eventID = try Self.string(&s) }
-                        else if s.matches(k, "event_type") { eventType = try Self.optionalString(&s) }
+                        if Self.named(s, k, "event_id") { fields.eventID = try Self.string(&s) }
+                        else if Self.named(s, k, "event_type") { eventType = try Self.eventType(&s, bytes) }
                         else { _ = try s.skipValue() }
                     }
-                } else if s.matches(key, "event") {
+                } else if Self.named(s, key, "event") {
                     let start = s.index
                     if eventType == Self.messageReceived, s.peek() == UInt8(ascii: "{") {
                         fields = try Self.parseEvent(&s, into: fields)
@@ -133,6 +133,30 @@ public struct FeishuEventDecoder: Sendable {
         return .platform(type: name, payload: value, isKnown: isKnown)
     }
 
+    /// Whether `key` is `name`: the length is compared here (inlined), the bytes only for
+    /// keys of the right length.
+    @inline(__always)
+    private static func named(_ s: JSONScanner, _ key: JSONScanner.Key, _ name: StaticString) -> Bool {
+        (key.escaped || key.count == name.utf8CodeUnitCount) && s.matches(key, name)
+    }
+
+    /// The event type; the message type is recognised from the bytes without building a
+    /// new string.
+    private static func eventType(_ s: inout JSONScanner, _ bytes: UnsafeBufferPointer<UInt8>) throws(JSONScanner.Failure) -> String? {
+        if try s.consumeNull() { return nil }
+        switch try s.readStringValue() {
+        case .raw(let range):
+            let raw = UnsafeBufferPointer(rebasing: bytes[range])
+            let known: StaticString = "im.message.receive_v1"
+            if raw.count == known.utf8CodeUnitCount, raw.elementsEqual(UnsafeBufferPointer(start: known.utf8Start, count: known.utf8CodeUnitCount)) {
+                return messageReceived
+            }
+            return String(decoding: raw, as: UTF8.self)
+        case .decoded(let text):
+            return text
+        }
+    }
+
     private static func string(_ s: inout JSONScanner) throws(JSONScanner.Failure) -> String {
         try s.consumeNull() ? "" : s.readString()
     }
@@ -147,27 +171,27 @@ public struct FeishuEventDecoder: Sendable {
         try s.beginObject()
         var first = true
         while let key = try s.nextKey(&first) {
-            if s.matches(key, "sender"), s.peek() == UInt8(ascii: "{") {
+            if Self.named(s, key, "sender"), s.peek() == UInt8(ascii: "{") {
                 f.senderOpenID = ""
                 f.senderType = ""
                 try s.beginObject()
                 var a = true
                 while let k = try s.nextKey(&a) {
-                    if s.matches(k, "sender_id"), s.peek() == UInt8(ascii: "{") {
+                    if Self.named(s, k, "sender_id"), s.peek() == UInt8(ascii: "{") {
                         f.senderOpenID = ""
                         try s.beginObject()
                         var b = true
                         while let kk = try s.nextKey(&b) {
-                            if s.matches(kk, "open_id") { f.senderOpenID = try string(&s) } else { _ = try s.skipValue() }
+                            if Self.named(s, kk, "open_id") { f.senderOpenID = try string(&s) } else { _ = try s.skipValue() }
                         }
-                    } else if s.matches(k, "sender_type") {
+                    } else if Self.named(s, k, "sender_type") {
                         f.senderType = try string(&s)
                     } else {
-                        if s.matches(k, "sender_id") { f.senderOpenID = "" }
+                        if Self.named(s, k, "sender_id") { f.senderOpenID = "" }
                         _ = try s.skipValue()
                     }
                 }
-            } else if s.matches(key, "message"), s.peek() == UInt8(ascii: "{") {
+            } else if Self.named(s, key, "message"), s.peek() == UInt8(ascii: "{") {
                 let eventID = f.eventID, senderOpenID = f.senderOpenID, senderType = f.senderType
                 f = FeishuMessageFields()
                 f.eventID = eventID
@@ -176,21 +200,21 @@ public struct FeishuEventDecoder: Sendable {
                 try s.beginObject()
                 var a = true
                 while let k = try s.nextKey(&a) {
-                    if s.matches(k, "message_id") { f.messageID = try string(&s) }
-                    else if s.matches(k, "root_id") { f.rootID = try string(&s) }
-                    else if s.matches(k, "parent_id") { f.parentID = try string(&s) }
-                    else if s.matches(k, "create_time") { f.createTime = try string(&s) }
-                    else if s.matches(k, "chat_id") { f.chatID = try string(&s) }
-                    else if s.matches(k, "thread_id") { f.threadID = try string(&s) }
-                    else if s.matches(k, "chat_type") { f.chatType = try string(&s) }
-                    else if s.matches(k, "message_type") { f.messageType = try string(&s) }
-                    else if s.matches(k, "content") { f.content = try string(&s) }
-                    else if s.matches(k, "mentions") { f.mentions = try parseMentions(&s) }
+                    if Self.named(s, k, "message_id") { f.messageID = try string(&s) }
+                    else if Self.named(s, k, "root_id") { f.rootID = try string(&s) }
+                    else if Self.named(s, k, "parent_id") { f.parentID = try string(&s) }
+                    else if Self.named(s, k, "create_time") { f.createTime = try string(&s) }
+                    else if Self.named(s, k, "chat_id") { f.chatID = try string(&s) }
+                    else if Self.named(s, k, "thread_id") { f.threadID = try string(&s) }
+                    else if Self.named(s, k, "chat_type") { f.chatType = try string(&s) }
+                    else if Self.named(s, k, "message_type") { f.messageType = try string(&s) }
+                    else if Self.named(s, k, "content") { f.content = try string(&s) }
+                    else if Self.named(s, k, "mentions") { f.mentions = try parseMentions(&s) }
                     else { _ = try s.skipValue() }
                 }
             } else {
-                if s.matches(key, "sender") { f.senderOpenID = ""; f.senderType = "" }
-                if s.matches(key, "message") {
+                if Self.named(s, key, "sender") { f.senderOpenID = ""; f.senderType = "" }
+                if Self.named(s, key, "message") {
                     let eventID = f.eventID, senderOpenID = f.senderOpenID, senderType = f.senderType
                     f = FeishuMessageFields()
                     f.eventID = eventID
@@ -213,17 +237,17 @@ public struct FeishuEventDecoder: Sendable {
                 try s.beginObject()
                 var first = true
                 while let k = try s.nextKey(&first) {
-                    if s.matches(k, "key") { m.key = try string(&s) }
-                    else if s.matches(k, "name") { m.name = try string(&s) }
-                    else if s.matches(k, "id"), s.peek() == UInt8(ascii: "{") {
+                    if Self.named(s, k, "key") { m.key = try string(&s) }
+                    else if Self.named(s, k, "name") { m.name = try string(&s) }
+                    else if Self.named(s, k, "id"), s.peek() == UInt8(ascii: "{") {
                         m.openID = ""
                         try s.beginObject()
                         var f = true
                         while let kk = try s.nextKey(&f) {
-                            if s.matches(kk, "open_id") { m.openID = try string(&s) } else { _ = try s.skipValue() }
+                            if Self.named(s, kk, "open_id") { m.openID = try string(&s) } else { _ = try s.skipValue() }
                         }
                     } else {
-                        if s.matches(k, "id") { m.openID = "" }
+                        if Self.named(s, k, "id") { m.openID = "" }
                         _ = try s.skipValue()
                     }
                 }
@@ -276,10 +300,10 @@ public struct FeishuEventDecoder: Sendable {
         try s.beginObject()
         var first = true
         while let k = try s.nextKey(&first) {
-            if s.matches(k, "text") { text = try stringValue(&s) }
-            else if s.matches(k, "image_key") { imageKey = try stringValue(&s) }
-            else if s.matches(k, "file_key") { fileKey = try stringValue(&s) }
-            else if s.matches(k, "file_name") { fileName = try stringValue(&s) }
+            if Self.named(s, k, "text") { text = try stringValue(&s) }
+            else if Self.named(s, k, "image_key") { imageKey = try stringValue(&s) }
+            else if Self.named(s, k, "file_key") { fileKey = try stringValue(&s) }
+            else if Self.named(s, k, "file_name") { fileName = try stringValue(&s) }
             else { _ = try s.skipValue() }
         }
         return flatContent(type: type, text: text, imageKey: imageKey, fileKey: fileKey, fileName: fileName)
@@ -314,8 +338,8 @@ public struct FeishuEventDecoder: Sendable {
         try s.beginObject()
         var first = true
         while let k = try s.nextKey(&first) {
-            if s.matches(k, "title") { title = try stringValue(&s) }
-            else if s.matches(k, "content") {
+            if Self.named(s, k, "title") { title = try stringValue(&s) }
+            else if Self.named(s, k, "content") {
                 if s.peek() == UInt8(ascii: "[") { lines = try parsePostLines(&s) } else { lines = nil; _ = try s.skipValue() }
             } else if s.peek() == UInt8(ascii: "{") {
                 // A locale body.
@@ -324,9 +348,9 @@ public struct FeishuEventDecoder: Sendable {
                 try s.beginObject()
                 var f = true
                 while let kk = try s.nextKey(&f) {
-                    if s.matches(kk, "title") { t = try stringValue(&s) }
-                    else if s.matches(kk, "content"), s.peek() == UInt8(ascii: "[") { l = try parsePostLines(&s) }
-                    else { if s.matches(kk, "content") { l = nil }; _ = try s.skipValue() }
+                    if Self.named(s, kk, "title") { t = try stringValue(&s) }
+                    else if Self.named(s, kk, "content"), s.peek() == UInt8(ascii: "[") { l = try parsePostLines(&s) }
+                    else { if Self.named(s, kk, "content") { l = nil }; _ = try s.skipValue() }
                 }
                 if locale == nil, let l { locale = (t, l) }
             } else {
@@ -354,14 +378,14 @@ public struct FeishuEventDecoder: Sendable {
                         try s.beginObject()
                         var first = true
                         while let k = try s.nextKey(&first) {
-                            if s.matches(k, "tag") { e.tag = try stringValue(&s) }
-                            else if s.matches(k, "text") { e.text = try stringValue(&s) }
-                            else if s.matches(k, "href") { e.href = try stringValue(&s) }
-                            else if s.matches(k, "user_id") { e.userID = try stringValue(&s) }
-                            else if s.matches(k, "user_name") { e.userName = try stringValue(&s) }
-                            else if s.matches(k, "image_key") { e.imageKey = try stringValue(&s) }
-                            else if s.matches(k, "file_key") { e.fileKey = try stringValue(&s) }
-                            else if s.matches(k, "emoji_type") { e.emojiType = try stringValue(&s) }
+                            if Self.named(s, k, "tag") { e.tag = try stringValue(&s) }
+                            else if Self.named(s, k, "text") { e.text = try stringValue(&s) }
+                            else if Self.named(s, k, "href") { e.href = try stringValue(&s) }
+                            else if Self.named(s, k, "user_id") { e.userID = try stringValue(&s) }
+                            else if Self.named(s, k, "user_name") { e.userName = try stringValue(&s) }
+                            else if Self.named(s, k, "image_key") { e.imageKey = try stringValue(&s) }
+                            else if Self.named(s, k, "file_key") { e.fileKey = try stringValue(&s) }
+                            else if Self.named(s, k, "emoji_type") { e.emojiType = try stringValue(&s) }
                             else { _ = try s.skipValue() }
                         }
                         line.append(e)

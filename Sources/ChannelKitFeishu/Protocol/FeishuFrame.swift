@@ -170,12 +170,43 @@ public struct FeishuFrame: Sendable, Hashable {
 
     private static func decodeResult(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<FeishuFrame, ProtobufDecodingError> {
         var reader = ProtobufReader(buffer)
-        do throws(ProtobufDecodingError) { return .success(try decode(from: &reader)) } catch { return .failure(error) }
+        do throws(ProtobufDecodingError) { return .success(try decode(from: &reader, buffer: buffer)) } catch { return .failure(error) }
     }
 
     /// Decodes a frame from a reader positioned at its start (reads to the end).
     public static func decode(from reader: inout ProtobufReader) throws(ProtobufDecodingError) -> FeishuFrame {
+        try decode(from: &reader, buffer: nil)
+    }
+
+    /// Reads one `Header` message from `bytes`; error offsets are shifted by `base`.
+    private static func header(_ bytes: UnsafeBufferPointer<UInt8>, base: Int) throws(ProtobufDecodingError) -> Header {
+        var r = ProtobufReader(bytes)
+        do throws(ProtobufDecodingError) {
+            var k: String?, v: String?
+            while let hk = try r.nextField() {
+                switch hk.number {
+                case 1: try r.expect(hk, .lengthDelimited); k = try r.readString()
+                case 2: try r.expect(hk, .lengthDelimited); v = try r.readString()
+                default: try r.skip(hk)
+                }
+            }
+            guard let k, let v else {
+                throw ProtobufDecodingError(.missingRequiredField, offset: r.offset, field: k == nil ? 1 : 2,
+                                            message: "pbbp2.Header without \(k == nil ? "key" : "value")")
+            }
+            return Header(k, v)
+        } catch {
+            var shifted = error
+            shifted.offset += base
+            throw shifted
+        }
+    }
+
+    /// `buffer`: the whole frame when known, so headers are read without the generic
+    /// nested-message reader (the hot path).
+    private static func decode(from reader: inout ProtobufReader, buffer: UnsafeBufferPointer<UInt8>?) throws(ProtobufDecodingError) -> FeishuFrame {
         var frame = FeishuFrame(method: 0)
+        frame.headers.reserveCapacity(6)
         var seen: UInt8 = 0
         while let key = try reader.nextField() {
             switch key.number {
@@ -183,6 +214,10 @@ public struct FeishuFrame: Sendable, Hashable {
             case 2: try reader.expect(key, .varint); frame.logID = try reader.readUInt64(); seen |= 2
             case 3: try reader.expect(key, .varint); frame.service = try reader.readInt32(); seen |= 4
             case 4: try reader.expect(key, .varint); frame.method = try reader.readInt32(); seen |= 8
+            case 5 where buffer != nil:
+                try reader.expect(key, .lengthDelimited)
+                let range = try reader.readLengthDelimitedRange()
+                frame.headers.append(try header(UnsafeBufferPointer(rebasing: buffer![range]), base: range.lowerBound))
             case 5:
                 try reader.expect(key, .lengthDelimited)
                 let header = try reader.readMessage { r throws(ProtobufDecodingError) -> Header in
