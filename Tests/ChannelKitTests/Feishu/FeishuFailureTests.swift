@@ -169,4 +169,26 @@ import ChannelKitTesting
         for error in account.recorder.errors { #expect(!error.description.contains(app.appSecret) && !error.description.contains(token)) }
         await world.shutdown(account)
     }
+
+    @Test func theGatewayReportsAFatalHandshakeAsFailedAndLeavesTheOtherAppRunning() async throws {
+        let clock = TestClock()
+        let sim = try FeishuSimulator(configuration: .init(time: clock.timeSource))
+        let banned = sim.addApp(appId: "cli_banned", appSecret: "b")
+        let fine = sim.addApp(appId: "cli_fine", appSecret: "f")
+        sim.rejectHandshakes(appId: banned.appId, status: 514, authCode: 1_000_040_350, message: "the number of connections exceeded the limit")
+        let gateway = ChannelGateway(adapters: [FeishuAdapter(configuration: .init(random: { 0 }))],
+                                     configuration: ChannelGateway.Configuration(time: clock.timeSource, dedupFlushDelay: .zero))
+        let bannedKey = AccountKey(.feishu, "banned"), fineKey = AccountKey(.feishu, "fine")
+        try await gateway.add(bannedKey, settings: FeishuAccountSettings(appId: banned.appId, appSecret: Secret("b"), baseURL: sim.baseURL))
+        try await gateway.add(fineKey, settings: FeishuAccountSettings(appId: fine.appId, appSecret: Secret("f"), baseURL: sim.baseURL))
+        let failed = await eventually { () async -> Bool in
+            if case .failed(let reason) = await gateway.status(of: bannedKey)?.state { return reason.contains("514") && reason.contains("1000040350") }
+            return false
+        }
+        #expect(failed)
+        #expect(await eventually { await gateway.status(of: fineKey)?.state == .connected })
+        #expect(sim.endpointCallCount(appId: banned.appId) == 1)
+        await gateway.shutdown()
+        await sim.shutdown()
+    }
 }
