@@ -84,7 +84,7 @@ public struct FeishuEventDecoder: Sendable {
                 } else if Self.named(s, key, "event") {
                     let start = s.index
                     if eventType == Self.messageReceived, s.peek() == UInt8(ascii: "{") {
-                        fields = try Self.parseEvent(&s, into: fields)
+                        try Self.parseEvent(&s, into: &fields)
                         parsedMessage = true
                         eventRange = start..<s.index
                     } else {
@@ -100,7 +100,8 @@ public struct FeishuEventDecoder: Sendable {
                 var again = JSONScanner(bytes, from: range.lowerBound)
                 guard again.peek() == UInt8(ascii: "{") else { throw again.fail("event is not an object") }
                 let eventID = fields.eventID
-                fields = try Self.parseEvent(&again, into: FeishuMessageFields())
+                fields = FeishuMessageFields()
+                try Self.parseEvent(&again, into: &fields)
                 fields.eventID = eventID
                 parsedMessage = true
             }
@@ -166,8 +167,7 @@ public struct FeishuEventDecoder: Sendable {
     }
 
     /// Reads `{sender:{…}, message:{…}}`.
-    private static func parseEvent(_ s: inout JSONScanner, into start: FeishuMessageFields) throws(JSONScanner.Failure) -> FeishuMessageFields {
-        var f = start
+    private static func parseEvent(_ s: inout JSONScanner, into f: inout FeishuMessageFields) throws(JSONScanner.Failure) {
         try s.beginObject()
         var first = true
         while let key = try s.nextKey(&first) {
@@ -224,7 +224,6 @@ public struct FeishuEventDecoder: Sendable {
                 _ = try s.skipValue()
             }
         }
-        return f
     }
 
     private static func parseMentions(_ s: inout JSONScanner) throws(JSONScanner.Failure) -> [FeishuMention] {
