@@ -173,14 +173,15 @@ import ChannelKitTesting
     @Test func theGatewayReportsAFatalHandshakeAsFailedAndLeavesTheOtherAppRunning() async throws {
         let clock = TestClock()
         let sim = try FeishuSimulator(configuration: .init(time: clock.timeSource))
-        let banned = sim.addApp(appId: "cli_banned", appSecret: "b")
-        let fine = sim.addApp(appId: "cli_fine", appSecret: "f")
+        let banned = sim.addApp(appId: "cli_banned", appSecret: "banned-app-secret-123")
+        let fine = sim.addApp(appId: "cli_fine", appSecret: "fine-app-secret-456")
         sim.rejectHandshakes(appId: banned.appId, status: 514, authCode: 1_000_040_350, message: "the number of connections exceeded the limit")
+        let handler = CapturingLogHandler()
         let gateway = ChannelGateway(adapters: [FeishuAdapter(configuration: .init(random: { 0 }))],
-                                     configuration: ChannelGateway.Configuration(time: clock.timeSource, dedupFlushDelay: .zero))
+                                     configuration: ChannelGateway.Configuration(time: clock.timeSource, logger: handler.logger(level: .trace), dedupFlushDelay: .zero))
         let bannedKey = AccountKey(.feishu, "banned"), fineKey = AccountKey(.feishu, "fine")
-        try await gateway.add(bannedKey, settings: FeishuAccountSettings(appId: banned.appId, appSecret: Secret("b"), baseURL: sim.baseURL))
-        try await gateway.add(fineKey, settings: FeishuAccountSettings(appId: fine.appId, appSecret: Secret("f"), baseURL: sim.baseURL))
+        try await gateway.add(bannedKey, settings: FeishuAccountSettings(appId: banned.appId, appSecret: Secret(banned.appSecret), baseURL: sim.baseURL))
+        try await gateway.add(fineKey, settings: FeishuAccountSettings(appId: fine.appId, appSecret: Secret(fine.appSecret), baseURL: sim.baseURL))
         let failed = await eventually { () async -> Bool in
             if case .failed(let reason) = await gateway.status(of: bannedKey)?.state { return reason.contains("514") && reason.contains("1000040350") }
             return false
@@ -188,6 +189,14 @@ import ChannelKitTesting
         #expect(failed)
         #expect(await eventually { await gateway.status(of: fineKey)?.state == .connected })
         #expect(sim.endpointCallCount(appId: banned.appId) == 1)
+        sim.injectDirectMessage(appId: fine.appId, user: "u", text: "hello")
+        sim.dropConnections(appId: fine.appId)
+        #expect(await eventually("reconnected") { sim.endpointCallCount(appId: fine.appId) == 2 && sim.isConnected(appId: fine.appId) })
+        let token = sim.currentToken(appId: fine.appId) ?? "no token fetched"
+        #expect(!handler.lines.isEmpty)
+        for needle in [banned.appSecret, fine.appSecret, "ticket=", "access_key=", token] {
+            #expect(handler.lines(containing: needle).isEmpty, "\(needle): \(handler.lines(containing: needle))")
+        }
         await gateway.shutdown()
         await sim.shutdown()
     }
