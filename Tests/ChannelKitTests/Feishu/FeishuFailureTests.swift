@@ -200,4 +200,36 @@ import ChannelKitTesting
         await gateway.shutdown()
         await sim.shutdown()
     }
+
+    @Test func theTenantTokenIsRefreshedBeforeItsLastThreeMinutes() async throws {
+        let world = try FeishuTestWorld()
+        let sim = world.simulator
+        let (account, app) = try await world.connectedAccount("main", appId: "cli_expiry")
+        sim.injectDirectMessage(appId: app.appId, user: "u", text: "x")
+        #expect(await account.waitForMessages(1))
+        let origin = try #require(account.recorder.messages.first?.origin)
+        _ = try await account.connection.send(.text("t0"), to: DeliveryTarget(replyingTo: origin))
+        let first = try #require(sim.sentMessages(appId: app.appId).last?.token)
+        let fetches = sim.tokenFetchCount(appId: app.appId)
+        // expire 7200 s: handed to the cache as 7020 s (3 min early), refreshed a further
+        // margin + jitter (60 + 15 s here) before that.
+        await world.clock.advance(by: .seconds(6_900))
+        _ = try await account.connection.send(.text("t6900"), to: DeliveryTarget(replyingTo: origin))
+        #expect(sim.sentMessages(appId: app.appId).last?.token == first)
+        #expect(sim.tokenFetchCount(appId: app.appId) == fetches)
+        await world.clock.advance(by: .seconds(60))
+        _ = try await account.connection.send(.text("t6960"), to: DeliveryTarget(replyingTo: origin))
+        #expect(await eventually("the refresh") { sim.tokenFetchCount(appId: app.appId) == fetches + 1 })
+        let key = CredentialKey(.feishu, app.appId)
+        let horizon = world.clock.wallStart.addingTimeInterval(7_200)
+        #expect(await eventually("the new token cached") {
+            if case .valid(let expiresAt) = world.cache.status(key) { return expiresAt > horizon }
+            return false
+        })
+        _ = try await account.connection.send(.text("t6960b"), to: DeliveryTarget(replyingTo: origin))
+        let last = try #require(sim.sentMessages(appId: app.appId).last?.token)
+        #expect(last != first, "a new token before the last three minutes")
+        #expect(sim.allSends.allSatisfy { $0.accepted }, "no request was refused")
+        await world.shutdown(account)
+    }
 }
