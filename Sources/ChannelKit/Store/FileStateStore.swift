@@ -151,39 +151,10 @@ public final class FileStateStore: StateStore {
         }
         try makeDirectories(location.directory, key: key, path: location.document)
 
-        // Create a fresh temporary file next to the document.
-        var fd: Int32 = -1
-        var temporary = ""
-        var attempts = 0
-        while fd < 0 {
-            temporary = location.directory + "/" + Self.temporaryName(for: location.name)
-            do throws(POSIXFile.Failure) {
-                fd = try POSIXFile.open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: configuration.fileMode)
-            } catch {
-                attempts += 1
-                if error.code == EEXIST && attempts < 8 { continue }
-                throw ioError(key, location.document, "cannot create temporary file \(temporary)", error)
-            }
-        }
-
-        do throws(POSIXFile.Failure) {
-            try POSIXFile.changeMode(fd, configuration.fileMode)  // creation mode is masked by umask
-            try POSIXFile.writeAll(fd, data)
-            try POSIXFile.sync(fd)
-            let written = fd
-            fd = -1
-            try POSIXFile.close(written)
-            try POSIXFile.rename(temporary, location.document)
+        do throws(AtomicFile.Failure) {
+            try AtomicFile.write(data, to: location.document, mode: configuration.fileMode, temporaryName: Self.temporaryName(for: location.name))
         } catch {
-            if fd >= 0 { POSIXFile.closeQuietly(fd) }
-            _ = try? POSIXFile.unlink(temporary)
-            throw ioError(key, location.document, "cannot save state document (temporary file \(temporary))", error)
-        }
-
-        do throws(POSIXFile.Failure) {
-            try POSIXFile.syncDirectory(location.directory)
-        } catch {
-            throw ioError(key, location.document, "saved state document, but syncing its directory failed", error)
+            throw ChannelError(.storeIO, error.description, account: key.account, location: location.document, underlying: error.posix)
         }
         removeStaleTemporaryFiles(location, key: key)
     }

@@ -1,4 +1,3 @@
-import Synchronization
 import ChannelKit
 
 /// Waits for a ``RefreshCoordinator/refresh(reason:)`` without tying the caller to it.
@@ -14,48 +13,6 @@ enum ClawChatRefreshWaiter {
     /// still completes and stores its pair).
     static func refresh(_ coordinator: RefreshCoordinator, reason: String) async -> RefreshOutcome? {
         if Task.isCancelled { return nil }
-        let box = OutcomeBox()
-        let task = Task { box.resolve(await coordinator.refresh(reason: reason)) }
-        _ = task
-        return await box.wait()
-    }
-
-    private final class OutcomeBox: Sendable {
-        private struct State {
-            var outcome: RefreshOutcome?
-            var waiter: CheckedContinuation<RefreshOutcome?, Never>?
-            var cancelled = false
-        }
-        private let state = Mutex(State())
-
-        func resolve(_ outcome: RefreshOutcome) {
-            let waiter = state.withLock { s -> CheckedContinuation<RefreshOutcome?, Never>? in
-                s.outcome = outcome
-                defer { s.waiter = nil }
-                return s.waiter
-            }
-            waiter?.resume(returning: outcome)
-        }
-
-        func wait() async -> RefreshOutcome? {
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (c: CheckedContinuation<RefreshOutcome?, Never>) in
-                    let immediate: RefreshOutcome?? = state.withLock { s in
-                        if let outcome = s.outcome { return .some(outcome) }
-                        if s.cancelled { return .some(nil) }
-                        s.waiter = c
-                        return .none
-                    }
-                    if let immediate { c.resume(returning: immediate) }
-                }
-            } onCancel: {
-                let waiter = state.withLock { s -> CheckedContinuation<RefreshOutcome?, Never>? in
-                    s.cancelled = true
-                    defer { s.waiter = nil }
-                    return s.waiter
-                }
-                waiter?.resume(returning: nil)
-            }
-        }
+        return await OneShot.detached { await coordinator.refresh(reason: reason) }.wait()
     }
 }

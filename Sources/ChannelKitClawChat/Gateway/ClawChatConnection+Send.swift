@@ -77,7 +77,7 @@ extension ClawChatConnection {
         var waits = 0
         while true {
             switch await waiter.wait(timeout: configuration.ackTimeout, time: context.time) {
-            case .result(let result):
+            case .value(let result):
                 removePending(id)
                 return try result.get()
             case .cancelled:
@@ -86,7 +86,7 @@ extension ClawChatConnection {
             case .timedOut:
                 waits += 1
                 guard let item = pending.first(where: { $0.id == id }) else {
-                    if let result = waiter.result { return try result.get() }
+                    if let result = waiter.value { return try result.get() }
                     throw ChannelError(.timeout, "ClawChat send \(messageID) ended without an ack", account: account)
                 }
                 if waits >= configuration.maximumTransmissions || item.transmissions >= configuration.maximumTransmissions {
