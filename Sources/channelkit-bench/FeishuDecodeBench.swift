@@ -63,7 +63,7 @@ enum FeishuDecodeBench {
                       let payload = frame.payload else { continue }
                 let event = reference ? try? decoder.decodeReference(Data(payload), botOpenID: bot) : try? decoder.decode(payload, botOpenID: bot)
                 if case .message(let m) = event { local &+= m.text.utf8.count }
-                local &+= frame.encodedAck(code: 200, businessMilliseconds: 0).count
+                local &+= bytes.withUnsafeBufferPointer { raw in (try? FeishuFrame.encodedAck(echoing: raw, code: 200))?.count ?? 0 }
             }
             let elapsed = monotonicNanos() - t0
             sink &+= local

@@ -161,7 +161,10 @@ extension FeishuConnection {
                         let ms = max(0, Int((context.time.now().timeIntervalSince(started) * 1000).rounded()))
                         // Ack first (within the platform's 3 s), deliver after.
                         do {
-                            try await socket.send(binary: Data(frame.encodedAck(code: code, businessMilliseconds: ms)))
+                            let ack = data.withUnsafeBytes { raw in
+                                (try? FeishuFrame.encodedAck(echoing: raw.bindMemory(to: UInt8.self), code: code, businessMilliseconds: ms))
+                            } ?? frame.encodedAck(code: code, businessMilliseconds: ms)
+                            try await socket.send(binary: Data(ack))
                         } catch {
                             logger.debug("ack not sent: \(Self.describe(error))", source: "Feishu")
                         }

@@ -118,6 +118,32 @@ public struct FeishuFrame: Sendable, Hashable {
 
     private static let ack200: [UInt8] = Array(#"{"code":200}"#.utf8)
 
+    /// The ack of the data frame whose wire bytes are `raw`: every field of it copied
+    /// byte for byte except the payload, then a `biz_rt` header and the payload
+    /// `{"code":<code>}` (the hot path: nothing is re-encoded).
+    /// - Throws: ``ProtobufDecodingError`` when `raw` is not well-formed protobuf.
+    public static func encodedAck(echoing raw: UnsafeBufferPointer<UInt8>, code: Int = 200,
+                                  businessMilliseconds: Int = 0) throws(ProtobufDecodingError) -> [UInt8] {
+        var writer = ProtobufWriter(capacity: raw.count + 32)
+        var reader = ProtobufReader(raw)
+        var start = reader.offset
+        while let key = try reader.nextField() {
+            try reader.skip(key)
+            if key.number != 8 { writer.writeRaw(UnsafeBufferPointer(rebasing: raw[start..<reader.offset])) }
+            start = reader.offset
+        }
+        writer.writeMessage(5) { w in
+            w.writeString(1, "biz_rt", always: true)
+            w.writeString(2, String(businessMilliseconds), always: true)
+        }
+        if code == 200 {
+            writer.writeBytes(8, ack200, always: true)
+        } else {
+            writer.writeBytes(8, Array(#"{"code":\#(code)}"#.utf8), always: true)
+        }
+        return writer.bytes
+    }
+
     // MARK: Encoding
 
     /// The wire bytes.

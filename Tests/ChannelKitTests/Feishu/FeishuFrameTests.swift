@@ -47,6 +47,19 @@ import ChannelKitTesting
         #expect(ack.payload == Array(#"{"code":200}"#.utf8))
     }
 
+    @Test func ackEchoedFromTheRawBytesEqualsTheDecodedAck() throws {
+        let frame = FeishuFrame(seqID: 77, logID: 78, service: 33_554_678, method: 1,
+                                headers: [.init("type", "event"), .init("message_id", "m"), .init("sum", "2"), .init("seq", "1"), .init("trace_id", "t")],
+                                payloadType: "json", payload: Array(#"{"schema":"2.0"}"#.utf8), logIDNew: "n")
+        let raw = frame.encoded()
+        for code in [200, 500] {
+            let echoed = try raw.withUnsafeBufferPointer { try FeishuFrame.encodedAck(echoing: $0, code: code, businessMilliseconds: 12) }
+            #expect(try FeishuFrame.decode(echoed) == frame.ack(code: code, businessMilliseconds: 12))
+            #expect(try FeishuFrame.decode(frame.encodedAck(code: code, businessMilliseconds: 12)) == frame.ack(code: code, businessMilliseconds: 12))
+        }
+        #expect(throws: ProtobufDecodingError.self) { _ = try [UInt8]([0x0A, 0x05]).withUnsafeBufferPointer { try FeishuFrame.encodedAck(echoing: $0) } }
+    }
+
     @Test func unknownFieldsAreSkippedAndMissingRequiredFieldsRejected() throws {
         var w = ProtobufWriter()
         w.writeUInt64(1, 1, always: true)
