@@ -106,6 +106,16 @@ import ChannelKitTesting
                     bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
                 }
             }
+            // The generic nested-reader path (decode(from:)) agrees with the hot path.
+            let viaReader = Result { () throws(ProtobufDecodingError) -> FeishuFrame in
+                try ProtobufReader.read(bytes) { reader throws(ProtobufDecodingError) in try FeishuFrame.decode(from: &reader) }
+            }
+            let viaBuffer = Result { () throws(ProtobufDecodingError) -> FeishuFrame in try FeishuFrame.decode(bytes) }
+            switch (viaReader, viaBuffer) {
+            case (.success(let a), .success(let b)): #expect(a == b)
+            case (.failure(let a), .failure(let b)): #expect(a.code == b.code && a.offset == b.offset && a.field == b.field, "\(a) vs \(b)")
+            default: Issue.record("the two decode paths disagree on \(bytes)")
+            }
             do {
                 let frame = try FeishuFrame.decode(bytes)
                 decodedCount += 1
