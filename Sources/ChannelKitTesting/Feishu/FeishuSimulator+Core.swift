@@ -48,6 +48,7 @@ extension FeishuSimulator {
         var redeliveries = 0
         var duplicateUUIDs = 0
         var botInfoFailures = 0
+        var botInfoFailingUntil: Date?
         var botInfoGate: AsyncGate?
         var endpointFailures: [(status: Int, code: Int)] = []
         var handshakeRejection: (status: Int, authCode: Int?, message: String)?

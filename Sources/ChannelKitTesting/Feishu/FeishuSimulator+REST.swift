@@ -89,6 +89,9 @@ extension FeishuSimulator.Core {
                 s.apps[appId]?.botInfoFailures -= 1
                 return Self.error(500, 1_500, "internal error (injected)")
             }
+            if let until = app.botInfoFailingUntil, now < until {
+                return Self.error(500, 1_500, "internal error (injected)")
+            }
             let bot: JSONValue = ["activate_status": 2, "app_name": .string(app.app.name), "avatar_url": "", "ip_white_list": [],
                                   "open_id": .string(app.app.botOpenID)]
             return Self.reply(JSONValue.object(["code": 0, "msg": "ok", "bot": bot]).jsonText)

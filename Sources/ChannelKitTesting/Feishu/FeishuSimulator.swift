@@ -283,6 +283,13 @@ public final class FeishuSimulator: Sendable {
         core.state.withLock { $0.apps[appId]?.botInfoFailures = times }
     }
 
+    /// Makes the app's bot-info calls fail with HTTP 500 for `duration` from now (on the
+    /// simulator's clock).
+    public func failBotInfo(appId: String, for duration: Duration) {
+        let until = core.now.addingTimeInterval(duration.seconds)
+        core.state.withLock { $0.apps[appId]?.botInfoFailingUntil = until }
+    }
+
     /// Holds the app's bot-info replies until the returned gate opens (`nil` to stop
     /// holding later calls).
     @discardableResult

@@ -165,6 +165,21 @@ import ChannelKitTesting
         await h.shutdown()
     }
 
+    @Test func identityUnavailableForAWhileRecoversOnTheRetrySchedule() async throws {
+        let h = try Harness()
+        h.sim.failBotInfo(appId: h.app.appId, for: .seconds(60))
+        try await h.gateway.add(h.key, settings: h.settings)
+        #expect(await h.waitForProbes(1))
+        await h.expectDegraded("while bot info fails")
+        for _ in 0..<200 where await h.status()?.identity == nil {
+            await h.clock.advance(by: .seconds(5))
+            await TestClock.settle(turns: 2_000)
+        }
+        #expect(h.clock.now.offset >= .seconds(60), "not before the outage ended")
+        await h.expectRecovered("after a 60 s bot-info outage")
+        await h.shutdown()
+    }
+
     @Test func identityRetriesOutliveDroppedSockets() async throws {
         let h = try Harness()
         let sim = h.sim, appId = h.app.appId
