@@ -1,5 +1,6 @@
 import ChannelKit
 import ChannelKitClawChat
+import ChannelKitFeishu
 import ChannelKitOpenIM
 import ChannelKitQQBot
 
@@ -10,6 +11,6 @@ enum AvailableAdapters {
     /// The adapters, with `tokenDidRefresh` told about every refreshed OpenIM token
     /// (`channelkit run` writes it back into its config file).
     static func all(tokenDidRefresh: (@Sendable (AccountKey, Secret) async -> Void)?) -> [any ChannelAdapter] {
-        [QQBotAdapter(), ClawChatAdapter(), OpenIMAdapter(configuration: .init(tokenDidRefresh: tokenDidRefresh))]
+        [QQBotAdapter(), ClawChatAdapter(), FeishuAdapter(), OpenIMAdapter(configuration: .init(tokenDidRefresh: tokenDidRefresh))]
     }
 }
