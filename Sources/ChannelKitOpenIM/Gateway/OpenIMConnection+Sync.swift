@@ -248,7 +248,7 @@ extension OpenIMConnection {
             throw ChannelError(.invalidState, "request \(reqIdentifier) of \(frame.count) bytes exceeds the msg gateway's \(configuration.maximumFrameSize)-byte frame limit",
                                account: account, platformMessage: "frame_too_large")
         }
-        let waiter = OpenIMResponseWaiter()
+        let waiter = Reply()
         pending[msgIncr] = waiter
         do {
             try await current.socket.send(.binary(Data(frame)))
@@ -256,12 +256,13 @@ extension OpenIMConnection {
             pending[msgIncr] = nil
             throw ChannelError(.connectionClosed, "could not send request \(reqIdentifier): \(Redactor.redact("\(error)"))", account: account)
         }
-        let result = await waiter.wait(timeout: configuration.requestTimeout, time: context.time)
+        let outcome = await waiter.wait(timeout: configuration.requestTimeout, time: context.time)
         pending[msgIncr] = nil
-        guard let result else {
-            try Task.checkCancellation()
+        switch outcome {
+        case .value(let result): return try result.get()
+        case .cancelled: throw CancellationError()
+        case .timedOut:
             throw ChannelError(.timeout, "no reply to request \(reqIdentifier) within \(configuration.requestTimeout)", account: account)
         }
-        return try result.get()
     }
 }

@@ -55,8 +55,11 @@ public actor OpenIMConnection: AccountConnection {
     var session: Session?
     var generation = 0
     var dialFailures = 0
-    var pending: [String: OpenIMResponseWaiter] = [:]
-    var readyWaiters: [OpenIMResponseWaiter] = []
+    /// The reply to one request (`msgIncr`), or the signal that a session is ready.
+    typealias Reply = OneShot<Result<OpenIMResponseEnvelope, ChannelError>>
+
+    var pending: [String: Reply] = [:]
+    var readyWaiters: [Reply] = []
     var requestCounter: UInt64 = 0
     var activeToken: Secret?
     var seqs = OpenIMSeqDocument()

@@ -157,15 +157,15 @@ extension OpenIMConnection {
     func waitUntilReady(newerThan generation: Int? = nil) async throws {
         if let current = session, current.ready, current.generation > (generation ?? 0) { return }
         if isShutDown { throw ChannelError(.stopped, "the OpenIM connection was shut down", account: account) }
-        let waiter = OpenIMResponseWaiter()
+        let waiter = Reply()
         readyWaiters.append(waiter)
-        let result = await waiter.wait(timeout: configuration.requestTimeout, time: context.time)
+        let outcome = await waiter.wait(timeout: configuration.requestTimeout, time: context.time)
         readyWaiters.removeAll { $0 === waiter }
-        switch result {
-        case .success?: return
-        case .failure(let error)?: throw error
-        case nil:
-            try Task.checkCancellation()
+        switch outcome {
+        case .value(.success): return
+        case .value(.failure(let error)): throw error
+        case .cancelled: throw CancellationError()
+        case .timedOut:
             throw ChannelError(.connectionClosed, "the OpenIM msg gateway is not connected (waited \(configuration.requestTimeout))", account: account)
         }
     }
