@@ -43,6 +43,10 @@ public struct OpenIMAdapter: ChannelAdapter {
         /// Consecutive dial failures before a `connectFailed` token recovery is tried (a
         /// network blip must not spend refreshes). Default 3.
         public var dialFailuresBeforeRecovery: Int
+        /// Whether to ask for `compression=gzip`: every binary frame, both ways, is then a
+        /// gzip member (ChannelKit inflates the server's frames and writes stored deflate
+        /// blocks itself; no zlib). Default `false`.
+        public var gzip: Bool
         /// Whether an `@all` (`AtAllTag`) counts as mentioning the account. Default
         /// `false`: announcements to a whole group do not wake every bot in it.
         public var atAllMentions: Bool
@@ -71,6 +75,7 @@ public struct OpenIMAdapter: ChannelAdapter {
             pullBatchSize: Int = 100,
             maximumRangesPerPull: Int = 10,
             dialFailuresBeforeRecovery: Int = 3,
+            gzip: Bool = false,
             atAllMentions: Bool = false,
             textChunkLimit: Int = 4000,
             maximumUploadSize: Int = 100 << 20,
@@ -86,6 +91,7 @@ public struct OpenIMAdapter: ChannelAdapter {
             self.pullBatchSize = min(100, max(1, pullBatchSize))
             self.maximumRangesPerPull = max(1, maximumRangesPerPull)
             self.dialFailuresBeforeRecovery = max(1, dialFailuresBeforeRecovery)
+            self.gzip = gzip
             self.atAllMentions = atAllMentions
             self.textChunkLimit = textChunkLimit
             self.maximumUploadSize = maximumUploadSize

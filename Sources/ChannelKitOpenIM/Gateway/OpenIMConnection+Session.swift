@@ -55,8 +55,15 @@ extension OpenIMConnection {
                 await report(ChannelError(.malformedInput, "OpenIM binary frame of \(data.count) bytes exceeds the \(configuration.maximumInboundFrameSize)-byte limit; dropped", account: account))
                 return nil
             }
+            var frame = data
+            if configuration.gzip {
+                do { frame = Data(try OpenIMGzip.decompress([UInt8](data), limit: configuration.maximumInboundFrameSize)) } catch {
+                    await report(ChannelError(.malformedInput, "OpenIM frame: \(error)", account: account, location: "gzip"))
+                    return nil
+                }
+            }
             let envelope: OpenIMResponseEnvelope
-            do { envelope = try OpenIMEnvelopeCodec.decodeResponse(data) } catch {
+            do { envelope = try OpenIMEnvelopeCodec.decodeResponse(frame) } catch {
                 await report(error.channelError(account, frame: "frame"))
                 return nil
             }

@@ -242,8 +242,9 @@ extension OpenIMConnection {
         }
         requestCounter += 1
         let msgIncr = "\(settings.userID)_\(current.generation)_\(requestCounter)"
-        let frame = OpenIMEnvelopeCodec.encodeRequest(reqIdentifier: reqIdentifier, sendID: settings.userID,
+        var frame = OpenIMEnvelopeCodec.encodeRequest(reqIdentifier: reqIdentifier, sendID: settings.userID,
                                                       operationID: "ck-\(requestCounter)", msgIncr: msgIncr, data: data)
+        if configuration.gzip { frame = OpenIMGzip.compress(frame) }
         guard frame.count <= configuration.maximumFrameSize else {
             throw ChannelError(.invalidState, "request \(reqIdentifier) of \(frame.count) bytes exceeds the msg gateway's \(configuration.maximumFrameSize)-byte frame limit",
                                account: account, platformMessage: "frame_too_large")

@@ -14,7 +14,7 @@ import ChannelKit
 ///    replaced the configured one, else the configured one; a manual-login marker ends
 ///    the account as *failed*);
 /// 2. dials `wsAddr/?sendID&token&platformID&operationID&isBackground=false&sdkType=js&isMsgResp=true`
-///    and waits for the gateway's text frame `{"errCode":…}`: 0 reports `.connected`,
+///    (`&compression=gzip` with ``OpenIMAdapter/Configuration/gzip``) and waits for the gateway's text frame `{"errCode":…}`: 0 reports `.connected`,
 ///    1501 / 1502–1505, 1507 / 1506 start a token recovery;
 /// 3. syncs: 1001 (max seqs) then 1002 pulls from each conversation's synced seq (≤ 100
 ///    per range), and pulls again whenever a push skips seqs;
@@ -215,6 +215,7 @@ public actor OpenIMConnection: AccountConnection {
             URLQueryItem(name: "sdkType", value: "js"),
             URLQueryItem(name: "isMsgResp", value: "true"),
         ])
+        if configuration.gzip { items.append(URLQueryItem(name: "compression", value: "gzip")) }
         components.queryItems = items
         return components.url ?? settings.wsAddr
     }

@@ -49,6 +49,7 @@ extension OpenIMSimulator {
         let upgrade = WebSocketUpgradeRequest(target: request.target, headers: request.headers, key: key)
         let maximum = configuration.maximumFrameSize
         let platformID = Int(platform) ?? 0
+        let gzip = q("compression") == "gzip" || request.headers["compression"] == "gzip"
         let (finalCode, finalMessage) = (code, message)
         return .takeOver { [weak self] tcp in
             do { try await tcp.write(WebSocketHandshake.switchingProtocolsBytes(for: upgrade)) } catch { return }
@@ -58,11 +59,11 @@ extension OpenIMSimulator {
                 await connection.close(code: .normalClosure, reason: "")
                 return
             }
-            await self?.serve(connection, tcp: tcp, userID: userID, platformID: platformID, token: token)
+            await self?.serve(connection, tcp: tcp, userID: userID, platformID: platformID, token: token, gzip: gzip)
         }
     }
 
-    private func serve(_ connection: LoopbackWebSocketServer.Connection, tcp: LoopbackTCPConnection, userID: String, platformID: Int, token: String) async {
+    private func serve(_ connection: LoopbackWebSocketServer.Connection, tcp: LoopbackTCPConnection, userID: String, platformID: Int, token: String, gzip: Bool) async {
         let (outbox, continuation) = AsyncStream.makeStream(of: OpenIMSimulatorOutgoing.self)
         let sessionID = state.withLock { s -> Int in
             // Multi-login policy 1: a new token on the same user and platform kicks the old one.
@@ -72,7 +73,7 @@ extension OpenIMSimulator {
                 s.sessions[id]?.outbox.yield(.close(code: 1000, reason: ""))
             }
             s.nextSessionID += 1
-            s.sessions[s.nextSessionID] = .init(userID: userID, platformID: platformID, token: token, outbox: continuation)
+            s.sessions[s.nextSessionID] = .init(userID: userID, platformID: platformID, token: token, gzip: gzip, outbox: continuation)
             return s.nextSessionID
         }
         continuation.yield(.text(Self.result(0, "")))
@@ -81,7 +82,7 @@ extension OpenIMSimulator {
                 for await item in outbox {
                     switch item {
                     case .text(let text): try? await connection.send(text: text)
-                    case .binary(let data): try? await connection.send(.binary(data))
+                    case .binary(let data): try? await connection.send(.binary(gzip ? OpenIMSimulatorWire.gzip([UInt8](data)) : data))
                     case .close(let code, let reason):
                         await connection.close(code: WebSocketCloseCode(code), reason: reason)
                     case .abort:
@@ -99,7 +100,12 @@ extension OpenIMSimulator {
                     }
                     break
                 }
-                guard let message else { break }
+                guard var message else { break }
+                if gzip, case .binary(let data) = message {
+                    // compression=gzip: every binary frame is a gzip member.
+                    guard let plain = OpenIMSimulatorWire.gunzipStored(data) else { break }
+                    message = .binary(Data(plain))
+                }
                 if !handle(message, session: sessionID) {
                     continuation.yield(.close(code: 1000, reason: ""))
                     break

@@ -23,6 +23,7 @@ struct OpenIMSimulatorState {
         var userID: String
         var platformID: Int
         var token: String
+        var gzip = false
         var outbox: AsyncStream<OpenIMSimulatorOutgoing>.Continuation
     }
 

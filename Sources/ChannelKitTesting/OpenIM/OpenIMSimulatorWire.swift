@@ -174,4 +174,50 @@ enum OpenIMSimulatorWire {
         }
         return h.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }.map { String(format: "%02x", $0) }.joined()
     }
+
+    // MARK: gzip (compression=gzip sessions)
+
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return c ^ 0xFFFF_FFFF
+    }
+
+    /// A gzip member of stored deflate blocks (what the simulator writes).
+    static func gzip(_ bytes: [UInt8]) -> Data {
+        var out: [UInt8] = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3]
+        var start = 0
+        repeat {
+            let n = min(65_535, bytes.count - start)
+            out += [start + n == bytes.count ? 1 : 0, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
+            out += bytes[start..<(start + n)]
+            start += n
+        } while start < bytes.count
+        for v in [crc32(bytes), UInt32(bytes.count)] { for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
+        return Data(out)
+    }
+
+    /// The content of a gzip member made of stored blocks (the simulator reads only those:
+    /// any other block type answers `nil`), with its CRC checked.
+    static func gunzipStored(_ data: Data) -> [UInt8]? {
+        let b = [UInt8](data)
+        guard b.count >= 18, b[0] == 0x1F, b[1] == 0x8B, b[2] == 8, b[3] == 0 else { return nil }
+        var pos = 10
+        var out: [UInt8] = []
+        while true {
+            guard pos + 5 <= b.count, b[pos] & 0x06 == 0 else { return nil }
+            let final = b[pos] & 1 == 1
+            let n = Int(b[pos + 1]) | Int(b[pos + 2]) << 8
+            guard n == ~(Int(b[pos + 3]) | Int(b[pos + 4]) << 8) & 0xFFFF, pos + 5 + n <= b.count else { return nil }
+            out += b[(pos + 5)..<(pos + 5 + n)]
+            pos += 5 + n
+            if final { break }
+        }
+        guard pos + 8 <= b.count else { return nil }
+        let crc = UInt32(b[pos]) | UInt32(b[pos + 1]) << 8 | UInt32(b[pos + 2]) << 16 | UInt32(b[pos + 3]) << 24
+        return crc == crc32(out) ? out : nil
+    }
 }

@@ -132,6 +132,27 @@ struct OpenIMDeliveryTests {
         await h.shutdown()
     }
 
+    @Test func compressionGzipCarriesPushesPullsAndSends() async throws {
+        let h = try OpenIMHarness()
+        var configuration = OpenIMAdapter.Configuration()
+        configuration.gzip = true
+        let bot = try await h.connectedBot(configuration: configuration)
+        #expect(h.simulator.connects(userID: "bot").first?.errCode == 0)
+        h.simulator.addUser("alice")
+        h.simulator.injectMessage(from: "alice", to: "bot", text: "zipped push")
+        await eventually("push") { bot.events.messages.all.count == 1 }
+        h.simulator.dropConnections(userID: "bot")
+        await eventually("down") { h.simulator.liveSessionCount(userID: "bot") == 0 }
+        h.simulator.injectMessage(from: "alice", to: "bot", text: "zipped pull")
+        await advance(h.clock, upTo: .seconds(30), "pulled") { bot.events.messages.all.count == 2 }
+        _ = try await bot.connection.send(.text("zipped send"), to: DeliveryTarget(peer: Peer(.direct, "alice")))
+        #expect(bot.events.messages.all.map(\.text) == ["zipped push", "zipped pull"])
+        #expect(h.simulator.sentMessages(userID: "bot").map(\.text) == ["zipped send"])
+        #expect(bot.events.errors.all.isEmpty)
+        await bot.runner.stop()
+        await h.shutdown()
+    }
+
     @Test func aRestartedConnectionPullsWhatArrivedWhileItWasDown() async throws {
         let h = try OpenIMHarness()
         let store = InMemoryStateStore()
