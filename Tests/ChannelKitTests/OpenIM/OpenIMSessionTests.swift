@@ -216,6 +216,22 @@ struct OpenIMSessionTests {
         await h.shutdown()
     }
 
+    @Test func aRefusedUpgradeWhoseBodyCarriesATokenCodeStartsRecovery() async throws {
+        // A server that ignores isMsgResp answers a bad token with a plain HTTP 200 body.
+        let refusing = try LoopbackWebSocketServer(decide: { _ in .reject(status: 200, headers: ["Content-Type": "application/json"], body: #"{"errCode":1502,"errMsg":"TokenInvalidError","errDlt":""}"#) }) { _ in }
+        let h = try OpenIMHarness()
+        let calls = TestRecorder<String>()
+        let account = h.simulator.addAccount(userID: "bot")
+        var settings = h.settings(account, tokenRefresh: Self.hook)
+        settings.wsAddr = refusing.url("/")
+        let connection = try h.connection("bot", settings: settings, configuration: Self.hookConfiguration(h.simulator, http: h.http, calls: calls))
+        let outcome = try await connection.run()
+        #expect(calls.all == ["bot OnUserTokenInvalid"])
+        guard case .reconnect(.zero?, _) = outcome else { Issue.record("expected an immediate reconnect with the recovered token, got \(outcome)"); return }
+        await refusing.shutdown()
+        await h.shutdown()
+    }
+
     @Test func noConnectResultWithinTheHandshakeTimeoutReconnects() async throws {
         // A server that upgrades and then says nothing.
         let silent = try LoopbackWebSocketServer { connection in
