@@ -1,6 +1,6 @@
 import Foundation
 
-/// `swift run -c release channelkit-bench [token-cache] [ws-codec] [ws-echo] [ws-idle] [qq-decode] [feishu-decode] [clawchat] [gateway-events] [gateway-scale]`
+/// `swift run -c release channelkit-bench [token-cache] [ws-codec] [ws-echo] [ws-idle] [qq-decode] [feishu-decode] [openim-decode] [clawchat] [gateway-events] [gateway-scale]`
 /// (`CK_BENCH_ACCOUNTS` sets the gateway-scale account count, default 1,000)
 ///
 /// Prints ChannelKit's side of each figure in ../shared/PERFORMANCE.md; run the peer
@@ -23,6 +23,7 @@ if wants("ws-echo") || wants("ws-idle") {
 }
 if wants("qq-decode") { QQDecodeBench.run() }
 if wants("feishu-decode") { FeishuDecodeBench.run() }
+if wants("openim-decode") { OpenIMDecodeBench.run() }
 if wants("clawchat") { try await ClawChatBench.run() }
 if wants("gateway-events") { await GatewayEventsBench.run() }
 if wants("gateway-scale") { try await GatewayScaleBench.run(accounts: Int(ProcessInfo.processInfo.environment["CK_BENCH_ACCOUNTS"] ?? "") ?? 1000) }

@@ -28,7 +28,8 @@ enum RunCommand {
             logger: logger,
             store: FileStateStore(directory: stateDirectory, configuration: .init(logger: logger))
         )
-        let gateway = ChannelGateway(adapters: AvailableAdapters.all, configuration: configuration)
+        let tokenWriter = ConfigTokenWriter(configPath: path, logger: logger)
+        let gateway = ChannelGateway(adapters: AvailableAdapters.all(tokenDidRefresh: { await tokenWriter.write($1, for: $0) }), configuration: configuration)
         let echo = options.flags.contains("echo")
 
         let printer = Task {

@@ -1,4 +1,0 @@
-import ChannelKit
-
-// The OpenIM adapter lands with its own issue; the module exists so the package
-// layout (DESIGN.md) is in place and imports only point down.
