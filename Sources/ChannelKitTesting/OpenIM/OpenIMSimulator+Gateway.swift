@@ -124,7 +124,7 @@ extension OpenIMSimulator {
             guard let object = (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)))?.objectValue,
                   object["type"]?.stringValue == "ping" else { return false }
             let pong = JSONValue.object(["type": "pong", "body": object["body"] ?? .null]).jsonText
-            state.withLock { s in s.sessions[id]?.outbox.yield(.text(pong)) }
+            _ = state.withLock { s in s.sessions[id]?.outbox.yield(.text(pong)) }
             return true
         case .binary(let data):
             guard let object = (try? JSONDecoder().decode(JSONValue.self, from: data))?.objectValue,
