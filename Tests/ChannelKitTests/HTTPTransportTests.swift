@@ -158,7 +158,9 @@ struct HTTPTransportTests {
             }
             let elapsed = clock.now - start
             #expect(error?.code == .timeout)
-            #expect(elapsed < .milliseconds(900), "took \(elapsed)")
+            // Bounded by the request's own timeout, not URLSession's 60 s default; the slack
+            // is for a loaded 2-core CI machine (a full parallel suite run took 1.0 s here).
+            #expect(elapsed < .seconds(5), "took \(elapsed)")
             let description = String(describing: error)
             #expect(description.contains("GET http://127.0.0.1:\(server.port)/hang"))
             #expect(!description.contains("tk-SECRET-0001"))
