@@ -201,7 +201,7 @@ struct HTTPTransportTests {
             call.cancel()
             let error = await channelError { _ = try await call.value }
             #expect(error?.code == .cancelled)
-            #expect(clock.now - start < .milliseconds(900))
+            #expect(clock.now - start < .seconds(5), "prompt: not the 60 s request timeout (slack for a loaded machine)")
             await server.waitForConnectionClose(request.connectionID)
             #expect(transport.requestsInFlight == 0)
         }
