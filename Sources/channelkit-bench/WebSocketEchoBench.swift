@@ -87,19 +87,6 @@ enum WebSocketEchoBench {
         for c in connections { await c.close(code: .goingAway, reason: "") }
     }
 
-    /// Returns freed heap memory to the system (glibc `malloc_trim(0)`, looked up at run
-    /// time); `false` where it does not exist.
-    static func releaseFreeHeap() -> Bool {
-        #if os(Linux)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return false }
-        typealias Trim = @convention(c) (Int) -> Int32
-        _ = unsafeBitCast(symbol, to: Trim.self)(0)
-        return true
-        #else
-        return false
-        #endif
-    }
-
     static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let fields = text.split(separator: " ")
