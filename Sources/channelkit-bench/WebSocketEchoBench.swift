@@ -1,3 +1,4 @@
+import CChannelKitShims
 import Foundation
 import ChannelKit
 import ChannelKitTesting
@@ -67,6 +68,7 @@ enum WebSocketEchoBench {
 
     static func idleConnections(_ transport: any WebSocketTransport, _ url: URL, count: Int) async throws {
         let before = residentBytes()
+        let heapBefore = ck_heap_in_use()
         var connections: [any WebSocketConnection] = []
         for _ in 0..<(count / 50) {
             let batch = try await withThrowingTaskGroup(of: (any WebSocketConnection).self) { group in
@@ -76,6 +78,7 @@ enum WebSocketEchoBench {
             connections += batch
         }
         let after = residentBytes()
+        let heapAfter = ck_heap_in_use()
         let cpu0 = cpuSeconds()
         let wall0 = monotonicNanos()
         try await ContinuousClock().sleep(for: .seconds(5))  // the benchmark measures real idle time on purpose
@@ -83,6 +86,9 @@ enum WebSocketEchoBench {
         let wall = Double(monotonicNanos() - wall0) / 1e9
         report("idle connections open", "\(connections.count)")
         report("resident memory per idle connection", "\(format(Double(after - before) / Double(connections.count) / 1024)) KiB")
+        if heapAfter > 0 {
+            report("  … live heap per idle connection (malloc in use)", "\(format(Double(Int(heapAfter) - Int(heapBefore)) / Double(connections.count) / 1024)) KiB")
+        }
         report("CPU while idle (\(connections.count) connections, \(format(wall)) s)", "\(format(cpu * 1000, 2)) ms (\(format(cpu / wall * 100, 3)) %)")
         for c in connections { await c.close(code: .goingAway, reason: "") }
     }
