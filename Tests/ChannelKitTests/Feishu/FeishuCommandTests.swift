@@ -6,29 +6,7 @@ import Testing
 /// The `channelkit` executable as a black box with Feishu accounts on the simulator:
 /// `run --echo` JSON lines and replies through the origin, `check` and `probe`.
 @Suite("channelkit command with Feishu", .serialized)
-struct FeishuCommandTests {
-    func write(_ json: String, in directory: URL, name: String = "gateway.json") throws -> String {
-        let url = directory.appendingPathComponent(name)
-        try Data(json.utf8).write(to: url)
-        return url.path
-    }
-
-    func runToEnd(_ arguments: [String]) async throws -> (Int32?, [String]) {
-        let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), arguments)
-        var lines: [String] = []
-        while let line = await child.nextLine() { lines.append(line) }
-        return (await child.waitForExit(), lines)
-    }
-
-    /// Polls a condition that depends on another process (real time, bounded).
-    func pollUntil(seconds: Int = 30, _ condition: () -> Bool) async -> Bool {
-        for _ in 0..<(seconds * 100) {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
-    }
-
+struct FeishuCommandTests: ChannelkitCommandTesting {
     @Test("check: Feishu fields validated with their JSON paths")
     func check() async throws {
         try await StoreTestSupport.withTemporaryDirectory { directory in

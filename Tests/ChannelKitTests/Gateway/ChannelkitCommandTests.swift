@@ -7,21 +7,7 @@ import Testing
 /// `run`, `--echo` replies through the origin, and a clean exit on SIGTERM — against the
 /// QQ and ClawChat simulators over real sockets.
 @Suite("channelkit command", .serialized)
-struct ChannelkitCommandTests {
-    func write(_ json: String, in directory: URL, name: String = "gateway.json") throws -> String {
-        let url = directory.appendingPathComponent(name)
-        try Data(json.utf8).write(to: url)
-        return url.path
-    }
-
-    /// Runs a command to completion; returns (exit status, stdout lines).
-    func runToEnd(_ arguments: [String]) async throws -> (Int32?, [String]) {
-        let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), arguments)
-        var lines: [String] = []
-        while let line = await child.nextLine() { lines.append(line) }
-        return (await child.waitForExit(), lines)
-    }
-
+struct ChannelkitCommandTests: ChannelkitCommandTesting {
     @Test("check: 0 when valid, 2 with every JSON path when invalid, 1 for a missing file, 64 for usage")
     func checkExitCodes() async throws {
         try await StoreTestSupport.withTemporaryDirectory { directory in
@@ -285,14 +271,6 @@ struct ChannelkitCommandTests {
         #expect(await child.waitForExit() == 0)
     }
 
-    /// Polls a condition that depends on another process (real time, bounded).
-    func pollUntil(seconds: Int = 30, _ condition: () -> Bool) async -> Bool {
-        for _ in 0..<(seconds * 100) {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
-    }
 }
 
 extension ChannelkitCommandTests {
@@ -302,7 +280,7 @@ extension ChannelkitCommandTests {
         #expect(status == 0, "\(lines.joined(separator: "\n"))")
         #expect(lines.contains("misrouted replies: 0 (must be 0)"))
         #expect(lines.contains { $0.hasPrefix("OK: every message answered exactly once") })
-        for account in ["qqbot:qq-1", "qqbot:qq-2", "clawchat:claw-1", "clawchat:claw-2"] {
+        for account in ["qqbot:qq-1", "qqbot:qq-2", "clawchat:claw-1", "clawchat:claw-2", "feishu:feishu-1", "feishu:feishu-2", "openim:openim-1", "openim:openim-2"] {
             #expect(lines.contains { $0.hasPrefix(account) && $0.contains("connected") })
         }
     }

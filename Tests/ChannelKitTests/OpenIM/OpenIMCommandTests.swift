@@ -7,28 +7,7 @@ import Testing
 /// JSON-lines contract, `--echo` replies landing at the right peer, a refreshed token
 /// written back into the config file, `check` and `probe`.
 @Suite("channelkit command with OpenIM", .serialized)
-struct OpenIMCommandTests {
-    func write(_ json: String, in directory: URL, name: String = "gateway.json") throws -> String {
-        let url = directory.appendingPathComponent(name)
-        try Data(json.utf8).write(to: url)
-        return url.path
-    }
-
-    func runToEnd(_ arguments: [String]) async throws -> (Int32?, [String]) {
-        let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), arguments)
-        var lines: [String] = []
-        while let line = await child.nextLine() { lines.append(line) }
-        return (await child.waitForExit(), lines)
-    }
-
-    func pollUntil(seconds: Int = 30, _ condition: () -> Bool) async -> Bool {
-        for _ in 0..<(seconds * 100) {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
-    }
-
+struct OpenIMCommandTests: ChannelkitCommandTesting {
     func config(_ a: OpenIMSimulator, _ botA: OpenIMSimulator.Account, _ b: OpenIMSimulator, _ botB: OpenIMSimulator.Account, refresh: String = "") -> String {
         """
         {"channels": {"openim": {\(refresh)
