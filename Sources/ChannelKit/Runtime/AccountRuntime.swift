@@ -245,7 +245,8 @@ actor AccountRuntime {
         var backoff = Backoff(shared.configuration.identityRetry)
         while !Task.isCancelled {
             do {
-                guard let found = try await connection.discoverIdentity() else { return }
+                // In a child task: the probe's REST frames are freed when it ends.
+                guard let found = try await runInChildTask({ try await connection.discoverIdentity() }) else { return }
                 if current == generation { setIdentity(found) }
                 return
             } catch is CancellationError {

@@ -32,19 +32,30 @@ extension QQBotConnection {
     private func runSession() async throws -> AccountRunOutcome {
         let events = context.events
         let time = context.time
-        await restoreSavedSession()
-        do {
-            _ = try await tokens.token()
-        } catch let error as ChannelError {
-            if error.code == .unauthorized, let code = error.platformCode, QQBotErrorCode.isPermanentCredentialFailure(code) {
-                await events.error(error)
-                return .failed(reason: "credentials rejected by the token endpoint (code \(code))")
+        // The set-up's deep frames (token, REST, handshake) run in a child task, so an
+        // idle session does not keep their memory (see runInChildTask).
+        let setup: Result<any WebSocketConnection, ChannelError> = try await runInChildTask { [self] in
+            await restoreSavedSession()
+            do {
+                _ = try await tokens.token()
+            } catch let error as ChannelError {
+                if error.code == .unauthorized, let code = error.platformCode, QQBotErrorCode.isPermanentCredentialFailure(code) {
+                    return .failure(error)
+                }
+                throw error
             }
-            throw error
+            let url = try await rest.gatewayURL()
+            try Task.checkCancellation()
+            return .success(try await context.webSocket.connect(WebSocketRequest(url: url)))
         }
-        let url = try await rest.gatewayURL()
-        try Task.checkCancellation()
-        let socket = try await context.webSocket.connect(WebSocketRequest(url: url))
+        let socket: any WebSocketConnection
+        switch setup {
+        case .success(let connected):
+            socket = connected
+        case .failure(let error):
+            await events.error(error)
+            return .failed(reason: "credentials rejected by the token endpoint (code \(error.platformCode ?? 0))")
+        }
         context.logger.debug("gateway socket open", source: "QQBot")
         var decoder = QQBotEventDecoder(account: context.account, botID: state.withLock { s in
             s.machine.socketOpened()
