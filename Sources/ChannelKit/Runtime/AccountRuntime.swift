@@ -71,6 +71,9 @@ actor AccountRuntime {
     private var dedup: InboundDeduplicator
     private var dedupLoaded = false
     private var flushTask: Task<Void, Never>?
+    /// Identity discovery per lifecycle generation, removed when it ends: a finished
+    /// task's handle would otherwise keep its memory for the lifecycle's lifetime.
+    private var identityTasks: [UInt64: Task<Void, Never>] = [:]
 
     init(key: AccountKey, adapter: any ChannelAdapter, settings: any AccountSettings, shared: GatewayShared) {
         self.key = key
@@ -178,7 +181,10 @@ actor AccountRuntime {
 
         // Identity discovery lives as long as this lifecycle, independent of any one
         // socket: a dropped or replaced socket cannot end it (seed 003).
-        let identityTask = Task { await self.discoverIdentity(connection, generation: current) }
+        identityTasks[current] = Task {
+            await self.discoverIdentity(connection, generation: current)
+            self.identityTasks[current] = nil
+        }
 
         var backoff = Backoff(shared.configuration.restartBackoff)
         var attempt = 0
@@ -223,7 +229,7 @@ actor AccountRuntime {
             }
             if failedReason != nil { break }
         }
-        identityTask.cancel()
+        identityTasks.removeValue(forKey: current)?.cancel()
         await connection.shutdown()
         await flushDedup()
         if let failedReason, current == generation {
