@@ -179,7 +179,10 @@ final class ChildProcess {
 
     /// Starts `executable` with `arguments`. Stderr is inherited, unless
     /// `captureStandardError` is set: then its lines are read by ``nextErrorLine()``.
-    init(_ executable: URL, _ arguments: [String], captureStandardError: Bool = false) throws {
+    /// `environment` adds variables for the child only: tests never `setenv` (that
+    /// reallocates `environ` while another test's `Process.run()` copies it — a crash
+    /// seen in a parallel run).
+    init(_ executable: URL, _ arguments: [String], captureStandardError: Bool = false, environment: [String: String] = [:]) throws {
         let (lineStream, lineContinuation) = AsyncStream.makeStream(of: String.self)
         let (exitStream, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
         let (errorStream, errorContinuation) = AsyncStream.makeStream(of: String.self)
@@ -189,6 +192,9 @@ final class ChildProcess {
         linesContinuation = lineContinuation
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+        }
         process.standardInput = input
         process.standardOutput = output
         if captureStandardError { process.standardError = errors } else { errorContinuation.finish() }

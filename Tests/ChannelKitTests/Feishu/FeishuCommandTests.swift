@@ -15,9 +15,7 @@ struct FeishuCommandTests: ChannelkitCommandTesting {
                 "a": {"appId": "cli_a1", "appSecret": "s", "domain": "lark", "requireMention": false},
                 "b": {"appId": "cli_b1", "appSecretEnv": "SOME_ENV_THAT_IS_SET", "domain": "https://open.example.com", "enabled": false}}}}}
             """, in: directory)
-            setenv("SOME_ENV_THAT_IS_SET", "x", 1)
-            defer { unsetenv("SOME_ENV_THAT_IS_SET") }
-            let (status, _) = try await runToEnd(["check", "--config", valid])
+            let (status, _) = try await runToEnd(["check", "--config", valid], environment: ["SOME_ENV_THAT_IS_SET": "x"])
             #expect(status == 0)
             let invalid = try write("""
             {"channels": {"feishu": {"accounts": {
@@ -69,9 +67,7 @@ struct FeishuCommandTests: ChannelkitCommandTesting {
              "session": {"dmScope": "per-account-channel-peer"},
              "state": {"directory": "state"}}
             """, in: directory)
-            setenv("CK_TEST_FEISHU_TWO", "secret-two", 1)
-            defer { unsetenv("CK_TEST_FEISHU_TWO") }
-            let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), ["run", "--config", path, "--echo"])
+            let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), ["run", "--config", path, "--echo"], environment: ["CK_TEST_FEISHU_TWO": "secret-two"])
             let pid = child.process.processIdentifier
             let watchdog = Task {
                 try await Task.sleep(for: .seconds(60))

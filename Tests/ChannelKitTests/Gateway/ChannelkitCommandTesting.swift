@@ -12,9 +12,10 @@ extension ChannelkitCommandTesting {
         return url.path
     }
 
-    /// Runs a command to completion; returns (exit status, stdout lines).
-    func runToEnd(_ arguments: [String]) async throws -> (Int32?, [String]) {
-        let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), arguments)
+    /// Runs a command to completion (with `environment` added for the child only);
+    /// returns (exit status, stdout lines).
+    func runToEnd(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32?, [String]) {
+        let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), arguments, environment: environment)
         var lines: [String] = []
         while let line = await child.nextLine() { lines.append(line) }
         return (await child.waitForExit(), lines)

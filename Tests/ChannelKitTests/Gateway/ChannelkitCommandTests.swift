@@ -98,9 +98,7 @@ struct ChannelkitCommandTests: ChannelkitCommandTesting {
              "session": {"dmScope": "per-account-channel-peer"},
              "state": {"directory": "state"}}
             """, in: directory)
-            setenv("CK_TEST_QQ_TWO", "secret-two", 1)
-            defer { unsetenv("CK_TEST_QQ_TWO") }
-            let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), ["run", "--config", path, "--echo"])
+            let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), ["run", "--config", path, "--echo"], environment: ["CK_TEST_QQ_TWO": "secret-two"])
             let pid = child.process.processIdentifier
             let watchdog = Task {
                 // Safety net only: a hung child fails the test instead of hanging the suite.

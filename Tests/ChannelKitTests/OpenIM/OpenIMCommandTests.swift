@@ -30,10 +30,9 @@ struct OpenIMCommandTests: ChannelkitCommandTesting {
         try await StoreTestSupport.withTemporaryDirectory { directory in
             let refresh = #""tokenRefresh": {"mode": "http", "http": {"endpoint": "\#(a.apiURL.absoluteString)/test/refresh", "body": {"userID": "bot"}, "responseTokenPath": "token"}},"#
             let path = try write(config(a, botA, b, botB, refresh: refresh), in: directory)
-            setenv("CK_TEST_OPENIM_BETA", botB.token, 1)
-            defer { unsetenv("CK_TEST_OPENIM_BETA") }
+            let environment = ["CK_TEST_OPENIM_BETA": botB.token]
             let child = try ChildProcess(try StoreTestSupport.channelkitExecutable(), ["run", "--config", path, "--echo", "--log-level", "trace"],
-                                         captureStandardError: true)
+                                         captureStandardError: true, environment: environment)
             let pid = child.process.processIdentifier
             let watchdog = Task {
                 try await Task.sleep(for: .seconds(60))
@@ -124,12 +123,11 @@ struct OpenIMCommandTests: ChannelkitCommandTesting {
         try a.start(); try b.start()
         let botA = a.addAccount(userID: "bot"), botB = b.addAccount(userID: "bot")
         try await StoreTestSupport.withTemporaryDirectory { directory in
-            setenv("CK_TEST_OPENIM_BETA", botB.token, 1)
-            defer { unsetenv("CK_TEST_OPENIM_BETA") }
+            let environment = ["CK_TEST_OPENIM_BETA": botB.token]
             let path = try write(config(a, botA, b, botB), in: directory)
-            let (checkStatus, _) = try await runToEnd(["check", "--config", path])
+            let (checkStatus, _) = try await runToEnd(["check", "--config", path], environment: environment)
             #expect(checkStatus == 0)
-            let (status, lines) = try await runToEnd(["probe", "--config", path])
+            let (status, lines) = try await runToEnd(["probe", "--config", path], environment: environment)
             #expect(status == 0)
             #expect(lines.contains { $0.hasPrefix("openim:alpha") && $0.contains("ok") })
             #expect(lines.contains { $0.hasPrefix("openim:beta") && $0.contains("ok") })
@@ -140,14 +138,14 @@ struct OpenIMCommandTests: ChannelkitCommandTesting {
             {"channels": {"openim": {"accounts": {"alpha": {"token": "\(botA.token)", "wsAddr": "\(a.wsURL.absoluteString)",
               "apiAddr": "\(a.apiURL.absoluteString)", "userID": "someone-else"}}}}}
             """, in: directory, name: "mismatch.json")
-            let (mismatchStatus, mismatchLines) = try await runToEnd(["check", "--config", mismatch])
+            let (mismatchStatus, mismatchLines) = try await runToEnd(["check", "--config", mismatch], environment: environment)
             #expect(mismatchStatus == 2)
             let errors = mismatchLines.joined(separator: "\n")
             #expect(errors.contains("$.channels.openim.accounts.alpha.userID"))
             #expect(!errors.contains(botA.token))
 
             a.invalidateTokens(userID: "bot")
-            let (badStatus, badLines) = try await runToEnd(["probe", "--config", path])
+            let (badStatus, badLines) = try await runToEnd(["probe", "--config", path], environment: environment)
             #expect(badStatus == 1)
             #expect(badLines.contains { $0.hasPrefix("openim:alpha") && $0.contains("FAILED") })
         }
