@@ -134,3 +134,12 @@ public struct ChannelError: Error, Sendable, CustomStringConvertible {
         return Redactor.redact(parts.joined(separator: " "))
     }
 }
+
+extension ChannelError {
+    /// A redacted one-line description of any error: a ``ChannelError``'s own
+    /// description, anything else through ``Redactor``. For logs, probe reports and
+    /// close reasons.
+    public static func describe(_ error: any Error) -> String {
+        (error as? ChannelError)?.description ?? Redactor.redact(String(describing: error))
+    }
+}

@@ -70,33 +70,21 @@ public final class FeishuConnection: AccountConnection {
     /// Checks the token, the identity (bot info) and endpoint discovery (which spends one
     /// ticket but opens no socket).
     public func probe() async -> AccountProbe {
-        var probe = AccountProbe()
-        do {
-            _ = try await rest.token()
-            probe.tokenOK = true
-        } catch {
-            probe.tokenOK = false
-            probe.problems.append("token: \(Self.describe(error))")
-            return probe
-        }
-        do {
-            probe.identity = try await rest.botInfo()
-        } catch {
-            probe.problems.append("identity: \(Self.describe(error))")
-        }
-        do {
-            _ = try await endpoint.discover()
-            probe.gatewayReachable = true
-        } catch {
-            probe.gatewayReachable = false
-            switch error {
-            case .fatal(let e), .retryable(let e): probe.problems.append("endpoint: \(e.description)")
+        await AccountProbe.standard(
+            token: { _ = try await rest.token() },
+            identity: { try await rest.botInfo() },
+            gatewayLabel: "endpoint",
+            gateway: {
+                do throws(FeishuEndpoint.Failure) {
+                    _ = try await endpoint.discover()
+                } catch {
+                    switch error {
+                    case .fatal(let e), .retryable(let e): throw e
+                    }
+                }
             }
-        }
-        return probe
+        )
     }
 
-    static func describe(_ error: any Error) -> String {
-        (error as? ChannelError)?.description ?? Redactor.redact(String(describing: error))
-    }
+    static func describe(_ error: any Error) -> String { ChannelError.describe(error) }
 }

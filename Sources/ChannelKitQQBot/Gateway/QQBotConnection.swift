@@ -60,31 +60,12 @@ public final class QQBotConnection: AccountConnection {
 
     /// Checks the token, the identity (`GET /users/@me`) and `GET /gateway`.
     public func probe() async -> AccountProbe {
-        var probe = AccountProbe()
-        do {
-            _ = try await tokens.token()
-            probe.tokenOK = true
-        } catch {
-            probe.tokenOK = false
-            probe.problems.append("token: \(Self.describe(error))")
-            return probe
-        }
-        do {
-            probe.identity = try await rest.me()
-        } catch {
-            probe.problems.append("identity: \(Self.describe(error))")
-        }
-        do {
-            _ = try await rest.gatewayURL()
-            probe.gatewayReachable = true
-        } catch {
-            probe.gatewayReachable = false
-            probe.problems.append("gateway: \(Self.describe(error))")
-        }
-        return probe
+        await AccountProbe.standard(
+            token: { _ = try await tokens.token() },
+            identity: { try await rest.me() },
+            gateway: { _ = try await rest.gatewayURL() }
+        )
     }
 
-    static func describe(_ error: any Error) -> String {
-        (error as? ChannelError)?.description ?? Redactor.redact(String(describing: error))
-    }
+    static func describe(_ error: any Error) -> String { ChannelError.describe(error) }
 }
