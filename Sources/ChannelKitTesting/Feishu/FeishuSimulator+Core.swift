@@ -84,7 +84,7 @@ extension FeishuSimulator {
         var sends: [Send] = []
         var misrouted = 0
         var nextID: UInt64 = 0
-        var connectWaiters: [(appId: String, continuation: CheckedContinuation<Void, Never>)] = []
+        var connectWaiters = ConnectWaiters()
         var closed = false
 
         mutating func makeID() -> UInt64 {
@@ -97,12 +97,9 @@ extension FeishuSimulator {
         }
 
         mutating func takeReadyWaiters() -> [CheckedContinuation<Void, Never>] {
-            var ready: [CheckedContinuation<Void, Never>] = []
-            var waiting: [(appId: String, continuation: CheckedContinuation<Void, Never>)] = []
-            for waiter in connectWaiters {
-                if closed || liveConnection(appId: waiter.appId) != nil { ready.append(waiter.continuation) } else { waiting.append(waiter) }
-            }
-            connectWaiters = waiting
+            var waiters = connectWaiters
+            let ready = waiters.takeReady { closed || liveConnection(appId: $0) != nil }
+            connectWaiters = waiters
             return ready
         }
     }
@@ -335,7 +332,7 @@ extension FeishuSimulator {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { s -> Bool in
                     if s.closed || s.liveConnection(appId: appId) != nil { return true }
-                    s.connectWaiters.append((appId, c))
+                    s.connectWaiters.add(appId, c)
                     return false
                 }
                 if ready { c.resume() }

@@ -77,7 +77,7 @@ extension QQBotSimulator {
         var sends: [Send] = []
         var misrouted = 0
         var nextID: UInt64 = 0
-        var connectWaiters: [(appId: String, continuation: CheckedContinuation<Void, Never>)] = []
+        var connectWaiters = ConnectWaiters()
         var closed = false
 
         mutating func makeID() -> UInt64 {
@@ -93,12 +93,9 @@ extension QQBotSimulator {
 
         /// Removes and returns the waiters of apps that are now connected.
         mutating func takeReadyWaiters() -> [CheckedContinuation<Void, Never>] {
-            var ready: [CheckedContinuation<Void, Never>] = []
-            var waiting: [(appId: String, continuation: CheckedContinuation<Void, Never>)] = []
-            for waiter in connectWaiters {
-                if closed || liveConnection(appId: waiter.appId) != nil { ready.append(waiter.continuation) } else { waiting.append(waiter) }
-            }
-            connectWaiters = waiting
+            var waiters = connectWaiters
+            let ready = waiters.takeReady { closed || liveConnection(appId: $0) != nil }
+            connectWaiters = waiters
             return ready
         }
     }
@@ -227,7 +224,7 @@ extension QQBotSimulator {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { s -> Bool in
                     if s.closed || s.liveConnection(appId: appId) != nil { return true }
-                    s.connectWaiters.append((appId, c))
+                    s.connectWaiters.add(appId, c)
                     return false
                 }
                 if ready { c.resume() }
