@@ -277,9 +277,12 @@ import ChannelKitTesting
 
 @Suite struct QQBotConnectionGuardTests {
     @Test func simulatorTimestampsAreBeijingTimeAndDecodeToTheVirtualClock() async throws {
-        let world = try QQBotTestWorld()
+        // 23:59:58 in Beijing (15:59:58 UTC), then just past midnight: a 3 s step, not a
+        // 16 h jump of the virtual clock under a live session (which fired hundreds of
+        // heartbeats at once, and once raced their acks into a reconnect).
+        let world = try QQBotTestWorld(wallStart: Date(timeIntervalSince1970: 1_767_225_600 + 16 * 3600 - 2))
         let a = await world.connectedAccount("main", appId: "9104")
-        for step in [0, 16 * 3600 + 1] {  // 08:00 +08:00, then just past midnight in Beijing
+        for step in [0, 3] {
             await world.clock.advance(by: .seconds(step))
             let expected = world.clock.wallNow
             world.simulator.injectC2CMessage(appId: "9104", userOpenID: world.simulator.userOpenID(appId: "9104", user: "t"), text: "t\(step)")

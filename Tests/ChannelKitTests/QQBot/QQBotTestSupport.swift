@@ -111,8 +111,8 @@ struct QQBotTestWorld {
     let simulator: QQBotSimulator
     let cache: TokenCache
 
-    init(simulator configuration: QQBotSimulator.Configuration? = nil) throws {
-        let clock = TestClock()
+    init(simulator configuration: QQBotSimulator.Configuration? = nil, wallStart: Date = Date(timeIntervalSince1970: 1_767_225_600)) throws {
+        let clock = TestClock(wallStart: wallStart)
         self.clock = clock
         var config = configuration ?? QQBotSimulator.Configuration()
         config.time = clock.timeSource
