@@ -165,23 +165,39 @@ final class EventLog: Sendable {
     var all: [String] { events.withLock { $0 } }
 }
 
-/// A running `channelkit` child process with piped stdin and stdout. Its stdout is read
-/// on a dedicated thread and delivered line by line.
+/// A running child process (the `channelkit` binary, a Python peer) with piped stdin and
+/// stdout. Its stdout is read on a dedicated thread and delivered line by line.
+///
+/// Started with `posix_spawn` rather than Foundation's `Process`: on this toolchain
+/// `Process.run()` over-reads `/proc/self/fd` dirents (swift-corelibs-foundation #5472)
+/// and crashed about one full parallel test run in twenty. Every descriptor above 2 is
+/// closed in the child (`posix_spawn_file_actions_addclosefrom_np`), as `Process` does.
 final class ChildProcess {
-    let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-    private let errors = Pipe()
+    /// The child's process id.
+    let processIdentifier: pid_t
+    /// `child.process.processIdentifier` reads as with Foundation's `Process`.
+    var process: ChildProcess { self }
+    private let stdinWrite: Int32
+    /// Set once the child has been reaped.
+    private final class ExitFlag: Sendable {
+        let value = Mutex(false)
+    }
+    private let exited = ExitFlag()
     private var lines: AsyncStream<String>.Iterator
     private var errorLines: AsyncStream<String>.Iterator
     private var exits: AsyncStream<Int32>.Iterator
     private let linesContinuation: AsyncStream<String>.Continuation
 
+    struct SpawnFailure: Error, CustomStringConvertible {
+        let what: String
+        let code: Int32
+        var description: String { "\(what): \(String(cString: strerror(code)))" }
+    }
+
     /// Starts `executable` with `arguments`. Stderr is inherited, unless
     /// `captureStandardError` is set: then its lines are read by ``nextErrorLine()``.
     /// `environment` adds variables for the child only: tests never `setenv` (that
-    /// reallocates `environ` while another test's `Process.run()` copies it — a crash
-    /// seen in a parallel run).
+    /// reallocates `environ` while another thread may be reading it).
     init(_ executable: URL, _ arguments: [String], captureStandardError: Bool = false, environment: [String: String] = [:]) throws {
         let (lineStream, lineContinuation) = AsyncStream.makeStream(of: String.self)
         let (exitStream, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
@@ -190,31 +206,77 @@ final class ChildProcess {
         exits = exitStream.makeAsyncIterator()
         errorLines = errorStream.makeAsyncIterator()
         linesContinuation = lineContinuation
-        process.executableURL = executable
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+
+        func makePipe() throws -> (read: Int32, write: Int32) {
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else { throw SpawnFailure(what: "pipe", code: errno) }
+            // Close-on-exec for other spawns (children also close every fd above 2).
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            return (fds[0], fds[1])
         }
-        process.standardInput = input
-        process.standardOutput = output
-        if captureStandardError { process.standardError = errors } else { errorContinuation.finish() }
-        process.terminationHandler = { process in
-            exitContinuation.yield(process.terminationStatus)
+        let stdinPipe = try makePipe()
+        let stdoutPipe = try makePipe()
+        let stderrPipe = captureStandardError ? try makePipe() : nil
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe.read, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe.write, 1)
+        if let stderrPipe { posix_spawn_file_actions_adddup2(&actions, stderrPipe.write, 2) }
+        if let closeFrom = Self.closeFrom { _ = closeFrom(&actions, 3) }
+
+        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable.path, &actions, nil, argv, envp)
+        close(stdinPipe.read)
+        close(stdoutPipe.write)
+        if let stderrPipe { close(stderrPipe.write) }
+        guard rc == 0 else {
+            close(stdinPipe.write)
+            close(stdoutPipe.read)
+            if let stderrPipe { close(stderrPipe.read) }
+            throw SpawnFailure(what: "posix_spawn \(executable.path)", code: rc)
+        }
+        processIdentifier = pid
+        stdinWrite = stdinPipe.write
+
+        Self.readLines(stdoutPipe.read, into: lineContinuation)
+        if let stderrPipe { Self.readLines(stderrPipe.read, into: errorContinuation) } else { errorContinuation.finish() }
+        let exited = self.exited
+        let childPID = pid
+        Thread {
+            var status: Int32 = 0
+            while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
+            exited.value.withLock { $0 = true }
+            // Exit code, or the signal number when killed (as `Process.terminationStatus`).
+            let signal = status & 0x7f
+            exitContinuation.yield(signal == 0 ? (status >> 8) & 0xff : signal)
             exitContinuation.finish()
-        }
-        try process.run()
-        Self.readLines(output.fileHandleForReading, into: lineContinuation)
-        if captureStandardError { Self.readLines(errors.fileHandleForReading, into: errorContinuation) }
+        }.start()
     }
 
+    /// `posix_spawn_file_actions_addclosefrom_np` (glibc ≥ 2.34), looked up at run time.
+    private static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self)
+    }()
+
     /// Reads `handle` on a dedicated thread, one `read(2)` per chunk, yielding lines.
-    private static func readLines(_ reader: FileHandle, into continuation: AsyncStream<String>.Continuation) {
+    private static func readLines(_ descriptor: Int32, into continuation: AsyncStream<String>.Continuation) {
         Thread {
             var buffer = Data()
             var chunk = [UInt8](repeating: 0, count: 4096)
             while true {
                 // One read(2) per chunk: FileHandle.read(upToCount:) would wait for a full chunk.
-                let count = chunk.withUnsafeMutableBytes { read(reader.fileDescriptor, $0.baseAddress, $0.count) }
+                let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 { break }
                 buffer.append(contentsOf: chunk[0..<count])
@@ -223,13 +285,15 @@ final class ChildProcess {
                     buffer.removeSubrange(buffer.startIndex...newline)
                 }
             }
+            close(descriptor)
             continuation.finish()
         }.start()
     }
 
     deinit {
         // Never leave a child behind when a test fails early.
-        if process.isRunning { killAbruptly() }
+        if !exited.value.withLock({ $0 }) { killAbruptly() }
+        close(stdinWrite)
     }
 
     /// The next line the child printed, or `nil` once its stdout closed.
@@ -240,12 +304,21 @@ final class ChildProcess {
 
     /// Writes a line to the child's stdin.
     func send(_ line: String) throws {
-        try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+        let bytes = Array((line + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(stdinWrite, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SpawnFailure(what: "write to the child's stdin", code: errno)
+            }
+            offset += n
+        }
     }
 
     /// Sends SIGKILL.
     func killAbruptly() {
-        _ = kill(process.processIdentifier, SIGKILL)
+        _ = kill(processIdentifier, SIGKILL)
     }
 
     /// Waits for the child to exit; returns its status (the signal number when killed).
