@@ -208,24 +208,30 @@ public struct FeishuFrame: Sendable, Hashable {
     private static func header(_ bytes: UnsafeBufferPointer<UInt8>, base: Int) throws(ProtobufDecodingError) -> Header {
         var r = ProtobufReader(bytes)
         do throws(ProtobufDecodingError) {
-            var k: String?, v: String?
-            while let hk = try r.nextField() {
-                switch hk.number {
-                case 1: try r.expect(hk, .lengthDelimited); k = try r.readString()
-                case 2: try r.expect(hk, .lengthDelimited); v = try r.readString()
-                default: try r.skip(hk)
-                }
-            }
-            guard let k, let v else {
-                throw ProtobufDecodingError(.missingRequiredField, offset: r.offset, field: k == nil ? 1 : 2,
-                                            message: "pbbp2.Header without \(k == nil ? "key" : "value")")
-            }
-            return Header(k, v)
+            return try headerFields(&r)
         } catch {
             var shifted = error
             shifted.offset += base
             throw shifted
         }
+    }
+
+    /// The fields of one `Header` message (both required).
+    @inline(__always)
+    private static func headerFields(_ r: inout ProtobufReader) throws(ProtobufDecodingError) -> Header {
+        var k: String?, v: String?
+        while let hk = try r.nextField() {
+            switch hk.number {
+            case 1: try r.expect(hk, .lengthDelimited); k = try r.readString()
+            case 2: try r.expect(hk, .lengthDelimited); v = try r.readString()
+            default: try r.skip(hk)
+            }
+        }
+        guard let k, let v else {
+            throw ProtobufDecodingError(.missingRequiredField, offset: r.offset, field: k == nil ? 1 : 2,
+                                        message: "pbbp2.Header without \(k == nil ? "key" : "value")")
+        }
+        return Header(k, v)
     }
 
     /// `buffer`: the whole frame when known, so headers are read without the generic
@@ -246,22 +252,7 @@ public struct FeishuFrame: Sendable, Hashable {
                 frame.headers.append(try header(UnsafeBufferPointer(rebasing: buffer![range]), base: range.lowerBound))
             case 5:
                 try reader.expect(key, .lengthDelimited)
-                let header = try reader.readMessage { r throws(ProtobufDecodingError) -> Header in
-                    var k: String?, v: String?
-                    while let hk = try r.nextField() {
-                        switch hk.number {
-                        case 1: try r.expect(hk, .lengthDelimited); k = try r.readString()
-                        case 2: try r.expect(hk, .lengthDelimited); v = try r.readString()
-                        default: try r.skip(hk)
-                        }
-                    }
-                    guard let k, let v else {
-                        throw ProtobufDecodingError(.missingRequiredField, offset: r.offset, field: k == nil ? 1 : 2,
-                                                    message: "pbbp2.Header without \(k == nil ? "key" : "value")")
-                    }
-                    return Header(k, v)
-                }
-                frame.headers.append(header)
+                frame.headers.append(try reader.readMessage { r throws(ProtobufDecodingError) in try headerFields(&r) })
             case 6: try reader.expect(key, .lengthDelimited); frame.payloadEncoding = try reader.readString()
             case 7: try reader.expect(key, .lengthDelimited); frame.payloadType = try reader.readString()
             case 8: try reader.expect(key, .lengthDelimited); frame.payload = try reader.readBytes()
